@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/lookup — not a test. Lookup throughput of the iks-query plugin (one node
+# process) against nginx (one worker) serving the very same signed document as a
+# static file, in the same run, with the same wrk settings. Prints both and the ratio.
+#
+#   bash bench/lookup/run.sh [--redis] [--duration 10s] [--connections 50]
+#
+# Needs: wrk, nginx (Debian: apt-get install wrk nginx-light), redis-server for --redis.
+# Everything listens on 127.0.0.1 only and stops when the script ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+duration=10s
+connections=50
+use_redis=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --redis) use_redis=1 ;;
+        --duration) duration=$2; shift ;;
+        --connections) connections=$2; shift ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+for tool in wrk nginx; do
+    command -v "$tool" >/dev/null || { echo "bench/lookup needs $tool (apt-get install -y wrk nginx-light)" >&2; exit 2; }
+done
+[ -f dist/lib/cli/index.js ] || npm run build >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+http_port=$(free_port)
+nginx_port=$(free_port)
+export IKS_DATA_DIR="$work/iks" IKS_HTTP_PORT=$http_port IKS_LOG_LEVEL=warn
+unset IKS_REDIS_URL
+if [ "$use_redis" = 1 ]; then
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >/dev/null &
+    pids+=($!)
+    export IKS_REDIS_URL="redis://127.0.0.1:$redis_port"
+    sleep 0.5
+fi
+
+node bin/iks.js quickstart >"$work/quickstart.log" 2>&1 &
+pids+=($!)
+name=$(printf bob@example.test | basenc --base64url | tr -d =)
+url="http://127.0.0.1:$http_port/ikqs/v1/n/$name"
+for _ in $(seq 1 100); do curl -sf -o "$work/doc.xml" "$url" && break; sleep 0.2; done
+[ -s "$work/doc.xml" ] || { cat "$work/quickstart.log"; echo "quickstart did not come up" >&2; exit 1; }
+
+mkdir -p "$work/www" "$work/nginx"
+cp "$work/doc.xml" "$work/www/bob.xml"
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    types { application/xml xml; }
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $work/www;
+        etag on;
+    }
+}
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+sleep 0.5
+curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/bob.xml"
+
+run_wrk() { wrk -t1 -c"$connections" -d"$duration" --latency "$1" | tee -a "$work/wrk.log" | awk '/Requests\/sec/ {print $2}'; }
+
+echo "document: $(wc -c <"$work/doc.xml") bytes; wrk -t1 -c$connections -d$duration; store: $([ "$use_redis" = 1 ] && echo redis || echo embedded)"
+wrk -t1 -c"$connections" -d2s "$url" >/dev/null   # warm-up (JIT)
+iks=$(run_wrk "$url")
+ngx=$(run_wrk "http://127.0.0.1:$nginx_port/bob.xml")
+grep -E 'Latency|99%' "$work/wrk.log" | sed 's/^/  /'
+printf 'iks-query: %s req/s\nnginx:     %s req/s\nratio:     %.2f x nginx\n' "$iks" "$ngx" "$(echo "$iks / $ngx" | bc -l)"

@@ -1,0 +1,239 @@
+/**
+ * One schema for every IKS setting. Sources, later ones winning: built-in defaults,
+ * a JSON file (`IKS_CONFIG` or `--config`), `IKS_*` environment variables, explicit
+ * overrides (CLI flags). Every component and every `iks` command loads the same way,
+ * so a shell set up like the server needs no flags.
+ */
+import * as Fs from 'node:fs';
+import * as Path from 'node:path';
+
+import Joi from 'joi';
+
+import { InvalidConfig } from '../lib/errors';
+import { canonicalDomain } from '../lib/names';
+
+export type SigningStrategy = 'offline' | 'ondemand' | 'online';
+
+export interface IksConfig {
+    readonly domain: string;
+    readonly dataDir: string;
+    readonly redisUrl?: string;
+    readonly signing: SigningStrategy;
+    readonly http: { readonly host: string; readonly port: number };
+    readonly dns: { readonly enabled: boolean; readonly host: string; readonly port: number };
+    /** Seconds a KSK signature on a key document stays valid. */
+    readonly signatureValidity: number;
+    /** Re-sign this many seconds before a signature expires. */
+    readonly refreshBefore: number;
+    /** Seconds an RSK-signed negative answer stays valid. */
+    readonly negativeValidity: number;
+    /** Upper bound of Cache-Control max-age on lookups, seconds. */
+    readonly maxCacheAge: number;
+    readonly updater: {
+        readonly inProcess: boolean;
+        readonly pollInterval: number;
+        readonly batchSize: number;
+        readonly lease: number;
+    };
+    readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    readonly zone: ZoneConfig;
+}
+
+export interface ZoneConfig {
+    readonly ttl: number;
+    /** RRSIG validity in seconds, and how long before expiry the zone is re-signed. */
+    readonly signatureValidity: number;
+    readonly refreshBefore: number;
+    /** Absolute names; default `ns1.<domain>`. */
+    readonly nameservers: readonly string[];
+    /** Addresses of in-zone hosts; default ns1 and iks at the HTTP/DNS addresses. */
+    readonly addresses: ReadonlyArray<{ readonly name: string; readonly a?: readonly string[]; readonly aaaa?: readonly string[] }>;
+    /** SRV delegations (paper §5.4); default `_ikqs._tcp` and `_ikrs._tcp` → `iks.<domain>`:HTTP port. */
+    readonly srv: ReadonlyArray<{ readonly service: '_ikqs._tcp' | '_ikrs._tcp'; readonly priority: number; readonly weight: number; readonly port: number; readonly target: string }>;
+}
+
+const internals = {
+    // Environment variable → setting path.
+    env: {
+        IKS_DOMAIN: 'domain',
+        IKS_DATA_DIR: 'dataDir',
+        IKS_REDIS_URL: 'redisUrl',
+        IKS_SIGNING: 'signing',
+        IKS_HTTP_HOST: 'http.host',
+        IKS_HTTP_PORT: 'http.port',
+        IKS_DNS_ENABLED: 'dns.enabled',
+        IKS_DNS_HOST: 'dns.host',
+        IKS_DNS_PORT: 'dns.port',
+        IKS_SIGNATURE_VALIDITY: 'signatureValidity',
+        IKS_REFRESH_BEFORE: 'refreshBefore',
+        IKS_NEGATIVE_VALIDITY: 'negativeValidity',
+        IKS_MAX_CACHE_AGE: 'maxCacheAge',
+        IKS_UPDATER_IN_PROCESS: 'updater.inProcess',
+        IKS_UPDATER_POLL_INTERVAL: 'updater.pollInterval',
+        IKS_UPDATER_BATCH_SIZE: 'updater.batchSize',
+        IKS_UPDATER_LEASE: 'updater.lease',
+        IKS_LOG_LEVEL: 'logLevel'
+    } as Record<string, string>,
+
+    port: Joi.number().integer().min(0).max(65535),
+    seconds: Joi.number().integer().min(1).max(10 * 365 * 86400)
+};
+
+const schema = Joi.object({
+    domain: Joi.string().default('example.test'),
+    dataDir: Joi.string().default('.iks'),
+    redisUrl: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
+    signing: Joi.string().valid('offline', 'ondemand', 'online').default('offline'),
+    http: Joi.object({
+        host: Joi.string().hostname().default('127.0.0.1'),
+        port: internals.port.default(8080)
+    }).default(),
+    dns: Joi.object({
+        enabled: Joi.boolean().default(true),
+        host: Joi.string().ip().default('127.0.0.1'),
+        port: internals.port.default(5300)
+    }).default(),
+    signatureValidity: internals.seconds.min(10).default(7 * 86400),
+    refreshBefore: internals.seconds.default(86400),
+    negativeValidity: internals.seconds.default(300),
+    maxCacheAge: Joi.number().integer().min(0).max(86400).default(3600),
+    updater: Joi.object({
+        inProcess: Joi.boolean().default(false),
+        pollInterval: Joi.number().integer().min(10).max(60000).default(100),
+        batchSize: Joi.number().integer().min(1).max(10000).default(200),
+        lease: Joi.number().integer().min(1000).max(3600000).default(60000)
+    }).default(),
+    logLevel: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+    zone: Joi.object({
+        ttl: Joi.number().integer().min(0).max(86400 * 7).default(3600),
+        signatureValidity: internals.seconds.min(3600).default(14 * 86400),
+        refreshBefore: internals.seconds.default(3 * 86400),
+        nameservers: Joi.array().items(Joi.string().hostname()).min(1),
+        addresses: Joi.array().items(Joi.object({
+            name: Joi.string().hostname().required(),
+            a: Joi.array().items(Joi.string().ip({ version: 'ipv4', cidr: 'forbidden' })),
+            aaaa: Joi.array().items(Joi.string().ip({ version: 'ipv6', cidr: 'forbidden' }))
+        })),
+        srv: Joi.array().items(Joi.object({
+            service: Joi.string().valid('_ikqs._tcp', '_ikrs._tcp').required(),
+            priority: Joi.number().integer().min(0).max(65535).default(10),
+            weight: Joi.number().integer().min(0).max(65535).default(100),
+            port: internals.port.min(1).required(),
+            target: Joi.string().hostname().required()
+        })).min(1)
+    }).default()
+}).custom((value: { refreshBefore: number; signatureValidity: number }, helpers) => {
+
+    // A document re-signed no earlier than its expiry would be served expired.
+    if (value.refreshBefore >= value.signatureValidity) {
+        return helpers.message({ custom: '"refreshBefore" must be smaller than "signatureValidity"' });
+    }
+
+    return value;
+});
+
+/** Fills the zone settings that derive from the domain and the listening addresses. */
+function zoneDefaults(value: { http: { host: string; port: number }; dns: { host: string }; zone: Partial<ZoneConfig> & Pick<ZoneConfig, 'ttl' | 'signatureValidity' | 'refreshBefore'> }, domain: string): ZoneConfig {
+
+    const isIp = (address: string) => Joi.string().ip({ cidr: 'forbidden' }).validate(address).error === undefined;
+    const address = (host: string) => (isIp(host) && host !== '0.0.0.0' && host !== '::' ? host : '127.0.0.1');
+    const family = (ip: string) => (ip.includes(':') ? { aaaa: [ip] } : { a: [ip] });
+    const target = `iks.${domain}`;
+    return {
+        ...value.zone,
+        nameservers: value.zone.nameservers ?? [`ns1.${domain}`],
+        addresses: value.zone.addresses ?? [
+            { name: `ns1.${domain}`, ...family(address(value.dns.host)) },
+            { name: target, ...family(address(value.http.host)) }
+        ],
+        srv: value.zone.srv ?? [
+            { service: '_ikqs._tcp', priority: 10, weight: 100, port: value.http.port, target },
+            { service: '_ikrs._tcp', priority: 10, weight: 100, port: value.http.port, target }
+        ]
+    };
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+
+    const parts = path.split('.');
+    let node = target;
+    for (const part of parts.slice(0, -1)) {
+        node[part] ??= {};
+        node = node[part] as Record<string, unknown>;
+    }
+
+    node[parts[parts.length - 1]!] = value;
+}
+
+export interface LoadOptions {
+    /** Environment to read `IKS_*` from (default process.env). */
+    readonly env?: NodeJS.ProcessEnv;
+    /** JSON file; default `IKS_CONFIG` from the environment. */
+    readonly file?: string;
+    /** Settings that win over every other source (CLI flags). */
+    readonly overrides?: Record<string, unknown>;
+}
+
+/** Loads and validates the configuration; throws InvalidConfig naming the bad setting and its source. */
+export function loadConfig(options: LoadOptions = {}): IksConfig {
+
+    const env = options.env ?? process.env;
+    const raw: Record<string, unknown> = {};
+    const sources = new Map<string, string>();
+
+    const file = options.file ?? env.IKS_CONFIG;
+    if (file) {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(Fs.readFileSync(file, 'utf8'));
+        }
+        catch (err) {
+            throw new InvalidConfig(`cannot read config file ${file}: ${(err as Error).message}`);
+        }
+
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+            throw new InvalidConfig(`config file ${file} must hold a JSON object`);
+        }
+
+        Object.assign(raw, parsed);
+    }
+
+    for (const [variable, path] of Object.entries(internals.env)) {
+        const value = env[variable];
+        if (value !== undefined && value !== '') {
+            setPath(raw, path, value);
+            sources.set(path, variable);
+        }
+    }
+
+    for (const [path, value] of Object.entries(options.overrides ?? {})) {
+        if (value !== undefined) {
+            setPath(raw, path, value);
+            sources.set(path, `option ${path}`);
+        }
+    }
+
+    const { error, value } = schema.validate(raw, { abortEarly: true, convert: true });
+    if (error) {
+        const detail = error.details[0]!;
+        const path = detail.path.join('.');
+        const source = sources.get(path) ?? (file ? `${file}` : 'defaults');
+        throw new InvalidConfig(`invalid setting ${path ? `"${path}" ` : ''}(from ${source}): ${detail.message}`);
+    }
+
+    let domain: string;
+    try {
+        domain = canonicalDomain(value.domain);
+    }
+    catch (err) {
+        throw new InvalidConfig(`invalid setting "domain" (from ${sources.get('domain') ?? 'defaults'}): ${(err as Error).message}`);
+    }
+
+    return { ...value, domain, dataDir: Path.resolve(value.dataDir), zone: zoneDefaults(value, domain) } as IksConfig;
+}
+
+/** Where a domain's files live under the data dir. */
+export function domainDir(config: Pick<IksConfig, 'dataDir' | 'domain'>): string {
+
+    return Path.join(config.dataDir, config.domain);
+}

@@ -1,0 +1,295 @@
+/**
+ * The `iks` command. Every subcommand reads the same configuration as the server
+ * (IKS_* variables, IKS_CONFIG file), so a shell set up like the server needs no flags.
+ */
+import { createHash, createPublicKey } from 'node:crypto';
+import * as Fs from 'node:fs';
+import * as Path from 'node:path';
+
+import { Command, CommanderError } from 'commander';
+
+import { domainDir, loadConfig, type IksConfig } from '../../config';
+import { createUpdater, ensureSignedZone, startZoneRefresh, zonePaths } from '../../workers/updater';
+import { dsRecord, parseSignedZone } from '../dnssec';
+import { exportZoneText } from '../zone/export';
+import { IksClient, type KeyCriteria } from '../client';
+import { createGateway } from '../gateway';
+import { ensureDomainKeys, keyNameFor } from '../keys';
+import { createStore } from '../store';
+import type { Store } from '../store/types';
+import { importFile, maxReportedErrors } from './import';
+import { consoleOutput, describeError, type Output } from './output';
+import { quickstartCommands, startQuickstart } from './quickstart';
+
+interface GlobalOptions {
+    config?: string;
+    domain?: string;
+    dataDir?: string;
+    redisUrl?: string;
+}
+
+const internals = {
+    exit: { ok: 0, noKeys: 1, failed: 2 }
+};
+
+function configFrom(program: Command, overrides: Record<string, unknown> = {}): IksConfig {
+
+    const global = program.opts<GlobalOptions>();
+    return loadConfig({
+        ...(global.config !== undefined ? { file: global.config } : {}),
+        overrides: { domain: global.domain, dataDir: global.dataDir, redisUrl: global.redisUrl, ...overrides }
+    });
+}
+
+async function withStore<T>(config: IksConfig, action: (store: Store) => Promise<T>): Promise<T> {
+
+    const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+    try {
+        return await action(store);
+    }
+    finally {
+        await store.close();
+    }
+}
+
+/** Resolves when SIGINT/SIGTERM arrives. */
+function untilSignal(): Promise<string> {
+
+    return new Promise((resolve) => {
+
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+}
+
+/** Builds the program; `io` lets tests capture output. */
+export function buildProgram(io: Output = consoleOutput): { program: Command; result: { code: number } } {
+
+    const result = { code: internals.exit.ok };
+    const program = new Command('iks')
+        .description('Internet Key Service: publish and look up DNSSEC-anchored public keys')
+        .option('-c, --config <file>', 'JSON configuration file (default: $IKS_CONFIG)')
+        .option('--domain <domain>', 'domain served (default: $IKS_DOMAIN or example.test)')
+        .option('--data-dir <dir>', 'state directory (default: $IKS_DATA_DIR or ./.iks)')
+        .option('--redis-url <url>', 'use Redis instead of the embedded store (default: $IKS_REDIS_URL)')
+        .exitOverride()
+        .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+
+    program.command('init')
+        .description('create the domain\'s keys (KSK, RSK, encryption key, zone key) with safe permissions')
+        .action(() => {
+
+            const config = configFrom(program);
+            const { created } = ensureDomainKeys(config.dataDir, config.domain);
+            const publicDir = Path.join(domainDir(config), 'public');
+            io.out(created.length > 0 ? `created: ${created.join(', ')}` : 'all keys already exist; nothing changed');
+            io.out(`public keys: ${publicDir}`);
+            const ksk = createPublicKey(Fs.readFileSync(Path.join(publicDir, 'ksk.pem')));
+            io.out(`KSK name: ${keyNameFor('ksk', ksk.export({ type: 'spki', format: 'der' }))}`);
+        });
+
+    program.command('quickstart')
+        .description('run a complete demo domain in one process (what `npm start` runs)')
+        .action(async () => {
+
+            const config = configFrom(program, { 'updater.inProcess': true });
+            const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+            const running = await startQuickstart(config, store, io.err);
+            io.out(`IKS quickstart for ${config.domain} on ${running.url} (store: ${store.kind}, signing: ${config.signing})`);
+            io.out('Try:');
+            for (const command of quickstartCommands(config)) {
+                io.out(`  ${command}`);
+            }
+
+            io.err(`stopping on ${await untilSignal()}`);
+            await running.stop();
+            await store.close();
+        });
+
+    program.command('serve')
+        .description('run the gateway (query plugin); the KSK stays with `iks updater` unless updater.inProcess is set')
+        .action(async () => {
+
+            const config = configFrom(program);
+            const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+            const server = await createGateway(config, { store });
+            const updater = config.updater.inProcess ? createUpdater(config, store) : null;
+            const stopZoneRefresh = config.updater.inProcess ? startZoneRefresh(config, io.err) : () => {};
+            updater?.start();
+            await server.start();
+            io.out(`IKS gateway for ${config.domain} on ${server.info.uri}${updater ? ' with an in-process updater' : ''}`);
+            io.err(`stopping on ${await untilSignal()}`);
+            stopZoneRefresh();
+            await server.stop({ timeout: 5000 });
+            await updater?.stop();
+            await store.close();
+        });
+
+    program.command('updater')
+        .description('sign queued names with the KSK (the only process that loads it)')
+        .option('--once', 'process what is due now, then exit')
+        .action(async (options: { once?: boolean }) => {
+
+            const config = configFrom(program);
+            await withStore(config, async (store) => {
+
+                const updater = createUpdater(config, store, { onError: (error, name) => io.err(`${name}: ${describeError(error)}`) });
+                await store.enqueue([config.domain]);
+                if (options.once) {
+                    const zoneOutcome = ensureSignedZone(config);
+                    io.out(`zone: ${zoneOutcome.signed ? `signed (${zoneOutcome.reason})` : zoneOutcome.reason}`);
+                    const totals = await updater.drain();
+                    io.out(`signed ${totals.processed} name(s), ${totals.failed} failed`);
+                    result.code = totals.failed > 0 ? internals.exit.failed : internals.exit.ok;
+                    return;
+                }
+
+                const stopZoneRefresh = startZoneRefresh(config, io.err);
+                updater.start();
+                io.out(`updater for ${config.domain} running`);
+                io.err(`stopping on ${await untilSignal()}`);
+                stopZoneRefresh();
+                await updater.stop();
+            });
+        });
+
+    const zone = program.command('zone').description('the domain\'s DNSSEC-signed IKS zone (SRV delegation and KSK commitments)');
+
+    zone.command('sign')
+        .description('sign the zone if it is missing, changed or due (the signer holds the zone key)')
+        .option('--force', 'sign even if nothing changed')
+        .action((options: { force?: boolean }) => {
+
+            const config = configFrom(program);
+            const outcome = ensureSignedZone(config, { force: options.force ?? false });
+            io.out(outcome.signed ? `signed ${config.domain} (${outcome.reason}); valid until ${new Date(outcome.zone.expiration * 1000).toISOString()}` : `${config.domain}: ${outcome.reason}`);
+            io.out(`trust anchor: ${zonePaths(config).trustAnchor}`);
+        });
+
+    const readZone = (config: IksConfig) => {
+
+        const file = zonePaths(config).signedZone;
+        if (!Fs.existsSync(file)) {
+            throw new Error(`no signed zone at ${file}; run \`iks zone sign\` where the zone key is`);
+        }
+
+        return parseSignedZone(Fs.readFileSync(file, 'utf8'));
+    };
+
+    zone.command('export')
+        .description('print the signed zone in master-file format (for BIND, Knot, NSD)')
+        .action(() => {
+
+            io.out(exportZoneText(readZone(configFrom(program))).trimEnd());
+        });
+
+    zone.command('ds')
+        .description('print the DS record to publish in the parent zone')
+        .action(() => {
+
+            io.out(dsRecord(readZone(configFrom(program))));
+        });
+
+    program.command('import')
+        .description('register keys from a JSON-lines file: {"name", "key", "usage": [...], "expires"?}')
+        .argument('<file>', 'JSON-lines file')
+        .option('--skip-invalid', 'import the valid lines even if some are invalid')
+        .action(async (file: string, options: { skipInvalid?: boolean }) => {
+
+            const config = configFrom(program);
+            await withStore(config, async (store) => {
+
+                const outcome = await importFile(file, store, { domain: config.domain, skipInvalid: options.skipInvalid ?? false, progress: process.stderr.isTTY === true });
+                for (const { line, reason } of outcome.invalid.slice(0, maxReportedErrors)) {
+                    io.err(`${file}:${line}: ${reason}`);
+                }
+
+                if (outcome.invalid.length > maxReportedErrors) {
+                    io.err(`… and ${outcome.invalid.length - maxReportedErrors} more invalid line(s)`);
+                }
+
+                if (outcome.invalid.length > 0 && !options.skipInvalid) {
+                    io.err(`nothing imported: ${outcome.invalid.length} invalid line(s); fix them or use --skip-invalid`);
+                    result.code = internals.exit.failed;
+                    return;
+                }
+
+                io.out(`imported ${outcome.imported} key(s)${outcome.invalid.length > 0 ? `, skipped ${outcome.invalid.length} invalid line(s)` : ''}`);
+            });
+        });
+
+    program.command('lookup')
+        .description('look up a name and verify every link (paper §5.1); exit 0 = verified keys, 1 = verified "no keys", 2 = failure')
+        .argument('<name>', 'entity@domain')
+        .option('--url <url>', 'query service base URL (default: the configured HTTP address)')
+        .option('--ksk-pem <file>', 'KSK public key trusted out of band (default: <data-dir>/<domain>/public/ksk.pem)')
+        .option('--algorithm <alg>', 'select keys of this algorithm (rsa, ec, ed25519, x25519, …)')
+        .option('--usage <usage>', 'select keys with this permitted use')
+        .option('--min-size <bits>', 'select keys of at least this size', (value) => Number.parseInt(value, 10))
+        .option('--json', 'machine-readable result')
+        .action(async (name: string, options: { url?: string; kskPem?: string; algorithm?: string; usage?: string; minSize?: number; json?: boolean }) => {
+
+            const config = configFrom(program);
+            const kskFile = options.kskPem ?? Path.join(domainDir(config), 'public', 'ksk.pem');
+            const criteria: KeyCriteria = {
+                ...(options.algorithm !== undefined ? { algorithm: options.algorithm as KeyCriteria['algorithm'] & string } : {}),
+                ...(options.usage !== undefined ? { usage: options.usage } : {}),
+                ...(options.minSize !== undefined ? { minSize: options.minSize } : {})
+            };
+
+            try {
+                const trusted = createPublicKey(Fs.readFileSync(kskFile)).export({ type: 'spki', format: 'der' });
+                const trustedName = keyNameFor('ksk', trusted);
+                const client = new IksClient({
+                    baseUrl: options.url ?? `http://${config.http.host}:${config.http.port}`,
+                    // Until DNS discovery: the commitment comes from a KSK file trusted out of band.
+                    commitmentFor: async (keyName) => keyName === trustedName ? { sha256: createHash('sha256').update(trusted).digest('hex') } : {}
+                });
+
+                const outcome = await client.lookup(name, criteria);
+                if (options.json) {
+                    io.out(JSON.stringify({ verified: true, ...outcome, selected: outcome.selected.map(({ container: _container, spki: _spki, ...rest }) => rest) }, null, 2));
+                }
+                else {
+                    for (const link of outcome.links) {
+                        io.out(`✓ ${link.link}: ${link.detail}`);
+                    }
+
+                    io.out(outcome.found ? `${outcome.name}: ${outcome.selected.length} verified key(s)` : `${outcome.name}: no keys (verified negative answer)`);
+                    for (const key of outcome.selected) {
+                        io.out(`  ${key.id}  ${key.algorithm}/${key.size}  ${key.format}  usage=${key.usage.join(',')}  sha256:${key.fingerprint}`);
+                    }
+                }
+
+                result.code = outcome.found ? internals.exit.ok : internals.exit.noKeys;
+            }
+            catch (error) {
+                if (options.json) {
+                    io.out(JSON.stringify({ verified: false, error: describeError(error) }));
+                }
+
+                io.err(`lookup failed: ${describeError(error)}`);
+                result.code = internals.exit.failed;
+            }
+        });
+
+    return { program, result };
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: readonly string[], io: Output = consoleOutput): Promise<number> {
+
+    const { program, result } = buildProgram(io);
+    try {
+        await program.parseAsync(argv as string[]);
+        return result.code;
+    }
+    catch (error) {
+        if (error instanceof CommanderError) {
+            return error.exitCode === 0 ? 0 : internals.exit.failed;
+        }
+
+        io.err(`iks: ${describeError(error)}`);
+        return internals.exit.failed;
+    }
+}

@@ -1,0 +1,118 @@
+/**
+ * `npm start`: a complete demo domain in one process — keys, demo names, the
+ * gateway and an in-process updater. The privilege split is still in the code:
+ * the gateway plugins load only the RSK; the updater module alone loads the KSK.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import * as Fs from 'node:fs';
+import * as Path from 'node:path';
+
+import type { IksConfig } from '../../config';
+import { domainDir } from '../../config';
+import { createUpdater, startZoneRefresh } from '../../workers/updater';
+import { createGateway } from '../gateway';
+import { makeDirectory } from '../files';
+import { ensureDomainKeys, parsePublicKey } from '../keys';
+import { nameToUrlForm } from '../names';
+import type { Registration, Store } from '../store/types';
+
+export const demoEntities = ['alice', 'bob'] as const;
+
+/** Registers an Ed25519 signing key and an X25519 encryption key for each demo entity that has none. */
+export async function seedDemoNames(config: IksConfig, store: Store, now = Date.now()): Promise<string[]> {
+
+    const demoDir = Path.join(domainDir(config), 'demo');
+    makeDirectory(demoDir, 0o700);
+    const seeded: string[] = [];
+    for (const entity of demoEntities) {
+        const name = `${entity}@${config.domain}`;
+        if ((await store.getRegistrations(name)).length > 0) {
+            continue;
+        }
+
+        const registrations: Registration[] = [];
+        for (const [type, usage] of [['ed25519', 'sign'], ['x25519', 'encrypt']] as const) {
+            const pair = generateKeyPairSync(type as 'ed25519');
+            // The demo's private halves stay on disk so the examples can use them.
+            Fs.writeFileSync(Path.join(demoDir, `${entity}-${type}.pem`), pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+            const key = parsePublicKey(pair.publicKey.export({ type: 'spki', format: 'pem' }) as string);
+            registrations.push({
+                name,
+                keyId: key.id,
+                algorithm: key.algorithm,
+                size: key.size,
+                format: key.format,
+                fingerprint: key.fingerprint,
+                spki: key.spki.toString('base64'),
+                container: key.container,
+                usage: [usage],
+                registeredAt: now
+            });
+        }
+
+        await store.putRegistrations(registrations);
+        seeded.push(name);
+    }
+
+    return seeded;
+}
+
+/** The commands that work against a running quickstart. */
+export function quickstartCommands(config: IksConfig): string[] {
+
+    const base = `http://${config.http.host}:${config.http.port}`;
+    const publicDir = Path.relative(process.cwd(), Path.join(domainDir(config), 'public')) || '.';
+    const bob = nameToUrlForm(`bob@${config.domain}`);
+    const dns = `@${config.dns.host} -p ${config.dns.port}`;
+    return [
+        ...(config.dns.enabled ? [
+            `dig ${dns} _ikqs._tcp.${config.domain} SRV +dnssec`,
+            `delv ${dns} -a ${publicDir}/trust-anchor.conf +root=${config.domain} _ikqs._tcp.${config.domain} SRV`
+        ] : []),
+        `curl -s ${base}/ikqs/v1/n/${bob} > bob.xml`,
+        `xmlsec1 --verify --pubkey-pem ${publicDir}/ksk.pem bob.xml`,
+        `xmllint --noout --schema lib/xml/schema/iks.xsd bob.xml`,
+        `curl -s ${base}/ikqs/v1/n/$(printf nobody@${config.domain} | basenc --base64url | tr -d =) > nobody.xml   # 404, RSK-signed`,
+        `xmlsec1 --verify --pubkey-pem ${publicDir}/rsk.pem nobody.xml`,
+        `npx iks lookup bob@${config.domain}`,
+        `npx iks import keys.jsonl   # JSON lines: {"name": "carol@${config.domain}", "key": "<PEM or OpenSSH>", "usage": ["sign"]}`
+    ];
+}
+
+export interface Running {
+    readonly url: string;
+    stop(): Promise<void>;
+}
+
+/** Starts the quickstart; resolves once the gateway listens and the domain documents are signed. */
+export async function startQuickstart(config: IksConfig, store: Store, log: (line: string) => void): Promise<Running> {
+
+    const { created } = ensureDomainKeys(config.dataDir, config.domain);
+    if (created.length > 0) {
+        log(`created ${created.join(', ')} keys under ${domainDir(config)}`);
+    }
+
+    const seeded = await seedDemoNames(config, store);
+    if (seeded.length > 0) {
+        log(`registered demo keys for ${seeded.join(', ')}`);
+    }
+
+    const stopZoneRefresh = startZoneRefresh(config, log);
+    const updater = createUpdater(config, store, { onError: (error, name) => log(`updater: ${name}: ${(error as Error).message}`) });
+    await store.enqueue([config.domain]);
+    await updater.drain();
+    updater.start();
+
+    const server = await createGateway(config, { store });
+    await server.start();
+
+    return {
+        url: server.info.uri,
+        async stop() {
+
+            stopZoneRefresh();
+            await server.stop({ timeout: 2000 });
+            await updater.stop();
+        }
+    };
+}

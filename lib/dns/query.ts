@@ -1,0 +1,196 @@
+/**
+ * A strict, bounds-checked reader for DNS queries (RFC 1035 §4.1, RFC 6891 §6).
+ *
+ * dns2's Packet.parse reads bit by bit and retries every record a header announces:
+ * a 12-octet packet announcing 4 × 65535 records costs it ~2 s of CPU. An authority
+ * only needs the header, one question and the OPT record, so this reader takes
+ * exactly that and classifies everything else without ever throwing.
+ */
+import { asciiLowercase } from './name';
+import { Rcode, RrType } from './types';
+
+export interface Edns {
+    /** Advertised UDP payload size, raised to 512 (RFC 6891 §6.2.5). */
+    readonly payloadSize: number;
+    readonly dnssecOk: boolean;
+    readonly version: number;
+}
+
+export interface ParsedQuery {
+    readonly kind: 'query';
+    readonly id: number;
+    /** RD and CD as they were set, to be copied into the answer. */
+    readonly rd: boolean;
+    readonly cd: boolean;
+    /** The question section as received (name case preserved). */
+    readonly question: Buffer;
+    /** Lowercase wire form of the question name as a latin1 string: the lookup key. */
+    readonly qnameKey: string;
+    /** Lowercase labels of the question name. */
+    readonly labels: readonly string[];
+    readonly qtype: number;
+    readonly qclass: number;
+    readonly edns: Edns | null;
+}
+
+/** A message that deserves an error answer carrying only the header (and OPT if one was read). */
+export interface RejectedQuery {
+    readonly kind: 'reject';
+    readonly id: number;
+    readonly rd: boolean;
+    readonly opcode: number;
+    readonly rcode: number;
+    readonly edns: Edns | null;
+}
+
+/** Not worth an answer: too short to echo an ID, or itself a response (no reflection loops). */
+export interface DroppedQuery {
+    readonly kind: 'drop';
+}
+
+export type QueryParse = ParsedQuery | RejectedQuery | DroppedQuery;
+
+const internals = {
+    headerLength: 12,
+    minPayload: 512,
+    drop: { kind: 'drop' } as DroppedQuery
+};
+
+/** Classifies a received message; never throws. */
+export function parseQuery(message: Buffer): QueryParse {
+
+    if (message.length < internals.headerLength) {
+        return internals.drop;
+    }
+
+    const id = message.readUInt16BE(0);
+    const flags = message.readUInt16BE(2);
+    if (flags & 0x8000) {
+        return internals.drop;
+    }
+
+    const opcode = (flags >> 11) & 0xf;
+    const rd = (flags & 0x0100) !== 0;
+    const cd = (flags & 0x0010) !== 0;
+    const reject = (rcode: number, edns: Edns | null = null): RejectedQuery => ({ kind: 'reject', id, rd, opcode, rcode, edns });
+
+    if (opcode !== 0) {
+        return reject(Rcode.NOTIMP);
+    }
+
+    const qdcount = message.readUInt16BE(4);
+    const ancount = message.readUInt16BE(6);
+    const nscount = message.readUInt16BE(8);
+    const arcount = message.readUInt16BE(10);
+    if (qdcount !== 1 || ancount !== 0 || nscount !== 0 || arcount > 2) {
+        return reject(Rcode.FORMERR);
+    }
+
+    // Question name: no compression pointer can be valid at offset 12.
+    const labels: string[] = [];
+    let offset = internals.headerLength;
+    for (;;) {
+        const length = message[offset];
+        if (length === undefined || length > 63 || offset + 1 + length > message.length) {
+            return reject(Rcode.FORMERR);
+        }
+
+        if (length === 0) {
+            ++offset;
+            break;
+        }
+
+        labels.push(asciiLowercase(message.toString('latin1', offset + 1, offset + 1 + length)));
+        offset += 1 + length;
+        if (offset - internals.headerLength > 255) {
+            return reject(Rcode.FORMERR);
+        }
+    }
+
+    if (offset + 4 > message.length) {
+        return reject(Rcode.FORMERR);
+    }
+
+    const qtype = message.readUInt16BE(offset);
+    const qclass = message.readUInt16BE(offset + 2);
+    const question = message.subarray(internals.headerLength, offset + 4);
+    offset += 4;
+
+    // Additional section: at most one OPT (RFC 6891 §6.1.1); other records are skipped.
+    let edns: Edns | null = null;
+    for (let i = 0; i < arcount; ++i) {
+        const ownerEnd = skipName(message, offset);
+        if (ownerEnd < 0 || ownerEnd + 10 > message.length) {
+            return reject(Rcode.FORMERR, edns);
+        }
+
+        const type = message.readUInt16BE(ownerEnd);
+        const rdlength = message.readUInt16BE(ownerEnd + 8);
+        const end = ownerEnd + 10 + rdlength;
+        if (end > message.length) {
+            return reject(Rcode.FORMERR, edns);
+        }
+
+        if (type === RrType.OPT) {
+            if (edns || ownerEnd !== offset + 1) {                     // duplicate OPT, or owner not the root
+                return reject(Rcode.FORMERR, edns);
+            }
+
+            const ttl = message.readUInt32BE(ownerEnd + 4);
+            edns = {
+                payloadSize: Math.max(message.readUInt16BE(ownerEnd + 2), internals.minPayload),
+                dnssecOk: (ttl & 0x8000) !== 0,
+                version: (ttl >>> 16) & 0xff
+            };
+        }
+
+        offset = end;
+    }
+
+    if (offset !== message.length) {
+        return reject(Rcode.FORMERR, edns);
+    }
+
+    if (edns && edns.version !== 0) {
+        return reject(Rcode.BADVERS, edns);
+    }
+
+    return {
+        kind: 'query',
+        id,
+        rd,
+        cd,
+        question,
+        qnameKey: asciiLowercase(message.toString('latin1', internals.headerLength, internals.headerLength + question.length - 4)),
+        labels,
+        qtype,
+        qclass,
+        edns
+    };
+}
+
+/** Offset after a (possibly compressed) name, or -1; a pointer ends the name, so no loop can form. */
+function skipName(message: Buffer, start: number): number {
+
+    let offset = start;
+    for (;;) {
+        const length = message[offset];
+        if (length === undefined) {
+            return -1;
+        }
+
+        if (length === 0) {
+            return offset + 1;
+        }
+
+        if ((length & 0xc0) === 0xc0) {
+            return offset + 2 <= message.length ? offset + 2 : -1;
+        }
+
+        if (length > 63) {
+            return -1;
+        }
+
+        offset += 1 + length;
+    }
+}

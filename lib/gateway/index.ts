@@ -1,0 +1,55 @@
+/**
+ * The gateway: a hapi server with the IKS plugins mounted, as `iks serve` and the
+ * quickstart run it. Organisations with their own hapi gateway register the plugins
+ * themselves instead (see README); this module is only the stand-alone host.
+ */
+import Hapi from '@hapi/hapi';
+
+import type { IksConfig } from '../../config';
+import { plugin as dnsAuthority } from '../../plugins/dns-authority';
+import { plugin as iksQuery } from '../../plugins/iks-query';
+import { zonePaths } from '../../workers/updater/zone';
+import type { Store } from '../store/types';
+
+export interface GatewayOptions {
+    readonly store: Store;
+    /** Port override (0 for an ephemeral port in tests). */
+    readonly port?: number;
+    /** DNS port override (0 for an ephemeral port in tests). */
+    readonly dnsPort?: number;
+}
+
+/** Builds (but does not start) the stand-alone gateway server. */
+export async function createGateway(config: IksConfig, options: GatewayOptions): Promise<Hapi.Server> {
+
+    const server = Hapi.server({
+        host: config.http.host,
+        port: options.port ?? config.http.port,
+        routes: {
+            // Lookups carry no body; registration sets its own bound on its route.
+            payload: { maxBytes: 64 * 1024 },
+            timeout: { server: 10_000 }
+        }
+    });
+
+    await server.register({
+        plugin: iksQuery,
+        options: {
+            domain: config.domain,
+            dataDir: config.dataDir,
+            store: options.store,
+            negativeValidity: config.negativeValidity,
+            maxCacheAge: config.maxCacheAge
+        }
+    });
+
+    if (config.dns.enabled) {
+        // Serves the file the signer wrote; this process holds no zone key.
+        await server.register({
+            plugin: dnsAuthority,
+            options: { host: config.dns.host, port: options.dnsPort ?? config.dns.port, zoneFile: zonePaths(config).signedZone }
+        });
+    }
+
+    return server;
+}

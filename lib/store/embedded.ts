@@ -1,0 +1,256 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3), for the quickstart and
+ * single-node deployments. WAL and synchronous=FULL make an acknowledged write
+ * durable; a busy timeout lets the server and `iks` commands share the file.
+ */
+import { randomBytes } from 'node:crypto';
+import * as Path from 'node:path';
+
+import Database from 'better-sqlite3';
+
+import { StoreUnavailable } from '../errors';
+import { makeDirectory } from '../files';
+import type { QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+
+export interface EmbeddedStoreOptions {
+    readonly path: string;
+    /** ms to wait for a lock held by another process (default 5000). */
+    readonly busyTimeout?: number;
+}
+
+const internals = {
+    schemaVersion: 1,
+    schema: `
+        CREATE TABLE IF NOT EXISTS registrations (name TEXT NOT NULL, key_id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (name, key_id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS documents (name TEXT NOT NULL, slot TEXT NOT NULL, etag TEXT NOT NULL, signed_at INTEGER NOT NULL, not_after INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS queue (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL, lease_token TEXT, lease_until INTEGER, next_due INTEGER, attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
+        CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
+    `
+};
+
+export class EmbeddedStore implements Store {
+
+    readonly kind = 'embedded' as const;
+    readonly #db: Database.Database;
+    readonly #statements;
+    readonly #enqueueMany: (names: readonly string[], dueAt: number) => void;
+    readonly #putRegistrations: (registrations: readonly Registration[], now: number) => void;
+    readonly #replace: (name: string, documents: ReadonlyMap<string, StoredDocument>) => void;
+    readonly #claim: (max: number, leaseMs: number, now: number) => QueueJob[];
+    readonly #deleteRegistration: (name: string, keyId: string, now: number) => boolean;
+    readonly #ack: (name: string, lease: string) => void;
+
+    constructor(options: EmbeddedStoreOptions) {
+
+        try {
+            makeDirectory(Path.dirname(options.path), 0o700);
+            this.#db = new Database(options.path, { timeout: options.busyTimeout ?? 5000 });
+            this.#db.pragma('journal_mode = WAL');
+            this.#db.pragma('synchronous = FULL');
+            this.#db.exec(internals.schema);
+            this.#db.pragma(`user_version = ${internals.schemaVersion}`);
+        }
+        catch (error) {
+            throw new StoreUnavailable(`cannot open the embedded store at ${options.path}: ${(error as Error).message}`, { cause: error });
+        }
+
+        const db = this.#db;
+        this.#statements = {
+            putRegistration: db.prepare('INSERT INTO registrations (name, key_id, json) VALUES (?, ?, ?) ON CONFLICT (name, key_id) DO UPDATE SET json = excluded.json'),
+            getRegistrations: db.prepare<[string], { json: string }>('SELECT json FROM registrations WHERE name = ? ORDER BY key_id'),
+            getRegistration: db.prepare<[string, string], { json: string }>('SELECT json FROM registrations WHERE name = ? AND key_id = ?'),
+            deleteRegistration: db.prepare('DELETE FROM registrations WHERE name = ? AND key_id = ?'),
+            names: db.prepare<[string, number], { name: string }>('SELECT DISTINCT name FROM registrations WHERE name > ? ORDER BY name LIMIT ?'),
+            getDocument: db.prepare<[string, string], { etag: string; signed_at: number; not_after: number; body: string }>('SELECT etag, signed_at, not_after, body FROM documents WHERE name = ? AND slot = ?'),
+            putDocument: db.prepare('INSERT INTO documents (name, slot, etag, signed_at, not_after, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name, slot) DO UPDATE SET etag = excluded.etag, signed_at = excluded.signed_at, not_after = excluded.not_after, body = excluded.body'),
+            deleteDocuments: db.prepare('DELETE FROM documents WHERE name = ?'),
+            // A name waits once and the earlier due time wins. While it is leased, a new
+            // request is remembered in next_due and takes effect when the lease ends.
+            enqueue: db.prepare<{ name: string; due: number }>(`INSERT INTO queue (name, due_at) VALUES (@name, @due) ON CONFLICT (name) DO UPDATE SET
+                due_at = CASE WHEN lease_token IS NULL THEN MIN(due_at, @due) ELSE due_at END,
+                next_due = CASE WHEN lease_token IS NULL THEN next_due ELSE MIN(COALESCE(next_due, @due), @due) END`),
+            // Due: waiting and due, or leased by a worker whose lease lapsed.
+            due: db.prepare<{ now: number; max: number }, { name: string; attempts: number }>(`SELECT name, attempts FROM queue
+                WHERE (lease_token IS NULL AND due_at <= @now) OR (lease_token IS NOT NULL AND lease_until <= @now) ORDER BY due_at LIMIT @max`),
+            lease: db.prepare('UPDATE queue SET lease_token = ?, lease_until = ?, attempts = attempts + 1 WHERE name = ?'),
+            // Finishing: a request made during the lease keeps the name queued, else it leaves.
+            requeue: db.prepare('UPDATE queue SET lease_token = NULL, lease_until = NULL, attempts = 0, due_at = next_due, next_due = NULL WHERE name = ? AND lease_token = ? AND next_due IS NOT NULL'),
+            remove: db.prepare('DELETE FROM queue WHERE name = ? AND lease_token = ? AND next_due IS NULL'),
+            retry: db.prepare<{ retryAt: number; name: string; lease: string }>('UPDATE queue SET lease_token = NULL, lease_until = NULL, due_at = MIN(@retryAt, COALESCE(next_due, @retryAt)), next_due = NULL WHERE name = @name AND lease_token = @lease'),
+            depth: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM queue'),
+            getUser: db.prepare<[string], { json: string }>('SELECT json FROM users WHERE name = ?'),
+            putUser: db.prepare('INSERT INTO users (name, json) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET json = excluded.json'),
+            ping: db.prepare('SELECT 1')
+        };
+
+        const statements = this.#statements;
+        this.#enqueueMany = db.transaction((names: readonly string[], dueAt: number) => {
+
+            for (const name of names) {
+                statements.enqueue.run({ name, due: dueAt });
+            }
+        });
+
+        this.#putRegistrations = db.transaction((registrations: readonly Registration[], now: number) => {
+
+            for (const registration of registrations) {
+                statements.putRegistration.run(registration.name, registration.keyId, JSON.stringify(registration));
+                statements.enqueue.run({ name: registration.name, due: now });
+            }
+        });
+
+        this.#deleteRegistration = db.transaction((name: string, keyId: string, now: number) => {
+
+            const deleted = statements.deleteRegistration.run(name, keyId).changes > 0;
+            if (deleted) {
+                statements.enqueue.run({ name, due: now });
+            }
+
+            return deleted;
+        });
+
+        this.#replace = db.transaction((name: string, documents: ReadonlyMap<string, StoredDocument>) => {
+
+            statements.deleteDocuments.run(name);
+            for (const [slot, document] of documents) {
+                statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body);
+            }
+        });
+
+        this.#ack = db.transaction((name: string, lease: string) => {
+
+            statements.requeue.run(name, lease);
+            statements.remove.run(name, lease);
+        });
+
+        this.#claim = db.transaction((max: number, leaseMs: number, now: number) => {
+
+            const jobs: QueueJob[] = [];
+            for (const row of statements.due.all({ now, max })) {
+                const lease = randomBytes(12).toString('base64url');
+                statements.lease.run(lease, now + leaseMs, row.name);
+                jobs.push({ name: row.name, attempts: row.attempts + 1, lease });
+            }
+
+            return jobs;
+        });
+    }
+
+    #guard<T>(action: () => T): T {
+
+        try {
+            return action();
+        }
+        catch (error) {
+            if (error instanceof Database.SqliteError && /BUSY|LOCKED|IOERR|CORRUPT|READONLY|FULL/.test(error.code)) {
+                throw new StoreUnavailable(`embedded store: ${error.message}`, { cause: error });
+            }
+
+            throw error;
+        }
+    }
+
+    async ping(): Promise<void> {
+
+        this.#guard(() => this.#statements.ping.get());
+    }
+
+    async close(): Promise<void> {
+
+        if (this.#db.open) {
+            this.#db.close();
+        }
+    }
+
+    async putRegistrations(registrations: readonly Registration[]): Promise<void> {
+
+        this.#guard(() => this.#putRegistrations(registrations, Date.now()));
+    }
+
+    async getRegistrations(name: string): Promise<Registration[]> {
+
+        return this.#guard(() => this.#statements.getRegistrations.all(name).map((row) => JSON.parse(row.json) as Registration));
+    }
+
+    async getRegistration(name: string, keyId: string): Promise<Registration | null> {
+
+        const row = this.#guard(() => this.#statements.getRegistration.get(name, keyId));
+        return row ? JSON.parse(row.json) as Registration : null;
+    }
+
+    async deleteRegistration(name: string, keyId: string): Promise<boolean> {
+
+        return this.#guard(() => this.#deleteRegistration(name, keyId, Date.now()));
+    }
+
+    async *scanNames(): AsyncIterable<string> {
+
+        // Keyset pagination: never holds a cursor open across yields.
+        let after = '';
+        for (;;) {
+            const rows = this.#guard(() => this.#statements.names.all(after, 1000));
+            for (const row of rows) {
+                yield row.name;
+            }
+
+            if (rows.length < 1000) {
+                return;
+            }
+
+            after = rows[rows.length - 1]!.name;
+        }
+    }
+
+    async getDocument(name: string, slot: string): Promise<StoredDocument | null> {
+
+        const row = this.#guard(() => this.#statements.getDocument.get(name, slot));
+        return row ? { body: row.body, etag: row.etag, signedAt: row.signed_at, notAfter: row.not_after } : null;
+    }
+
+    async replaceDocuments(name: string, documents: ReadonlyMap<string, StoredDocument>): Promise<void> {
+
+        this.#guard(() => this.#replace(name, documents));
+    }
+
+    async putDocument(name: string, slot: string, document: StoredDocument): Promise<void> {
+
+        this.#guard(() => this.#statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body));
+    }
+
+    async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {
+
+        this.#guard(() => this.#enqueueMany(names, dueAt));
+    }
+
+    async claim(max: number, leaseMs: number): Promise<QueueJob[]> {
+
+        return this.#guard(() => this.#claim(max, leaseMs, Date.now()));
+    }
+
+    async ack(job: QueueJob): Promise<void> {
+
+        this.#guard(() => this.#ack(job.name, job.lease));
+    }
+
+    async fail(job: QueueJob, retryAt: number): Promise<void> {
+
+        this.#guard(() => this.#statements.retry.run({ retryAt, name: job.name, lease: job.lease }));
+    }
+
+    async queueDepth(): Promise<number> {
+
+        return this.#guard(() => this.#statements.depth.get()!.count);
+    }
+
+    async getUser(name: string): Promise<UserRecord | null> {
+
+        const row = this.#guard(() => this.#statements.getUser.get(name));
+        return row ? JSON.parse(row.json) as UserRecord : null;
+    }
+
+    async putUser(user: UserRecord): Promise<void> {
+
+        this.#guard(() => this.#statements.putUser.run(user.name, JSON.stringify(user)));
+    }
+}

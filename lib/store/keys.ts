@@ -1,0 +1,68 @@
+/**
+ * Every Redis key name comes from here (bullmq's toKey habit). Each name's keys
+ * share the hash tag `{<name>}` and the queue's keys share `{queue}`, so every
+ * multi-key operation stays inside one Redis Cluster slot.
+ */
+export class RedisKeys {
+
+    readonly prefix: string;
+
+    constructor(prefix: string) {
+
+        this.prefix = prefix;
+    }
+
+    /** Hash: keyId → registration JSON. */
+    registrations(name: string): string {
+
+        return `${this.prefix}:{${name}}:reg`;
+    }
+
+    /** Hash: slot → encoded signed document. */
+    documents(name: string): string {
+
+        return `${this.prefix}:{${name}}:doc`;
+    }
+
+    /** String: user record JSON. */
+    user(name: string): string {
+
+        return `${this.prefix}:{${name}}:user`;
+    }
+
+    /** Pattern matching every registrations key (for SCAN). */
+    registrationsPattern(): string {
+
+        return `${this.prefix}:{*}:reg`;
+    }
+
+    /** The name inside a registrations key. */
+    nameOfRegistrations(key: string): string {
+
+        return key.slice(this.prefix.length + 2, -':reg'.length - 1);
+    }
+
+    /** Sorted set: waiting names, scored by due time. */
+    get pending(): string {
+
+        return `${this.prefix}:{queue}:pending`;
+    }
+
+    /** Sorted set: leased names, scored by lease deadline. */
+    get leased(): string {
+
+        return `${this.prefix}:{queue}:leased`;
+    }
+
+    /** Hash: name → current lease token. */
+    get leases(): string {
+
+        return `${this.prefix}:{queue}:leases`;
+    }
+
+    /** Hash: name → deliveries so far. */
+    get attempts(): string {
+
+        return `${this.prefix}:{queue}:attempts`;
+    }
+}

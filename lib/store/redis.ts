@@ -1,0 +1,249 @@
+/**
+ * The Redis store (production and scale-out) on ioredis. A lookup is one HGET;
+ * queue steps that must be atomic are Lua scripts in ./lua (loaded once). Calls
+ * fail fast with StoreUnavailable while Redis is down and recover by themselves.
+ */
+import { randomBytes } from 'node:crypto';
+import * as Fs from 'node:fs';
+import * as Path from 'node:path';
+
+import { Redis } from 'ioredis';
+
+import { StoreUnavailable } from '../errors';
+import { RedisKeys } from './keys';
+import type { QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+
+export interface RedisStoreOptions {
+    /** `redis://` / `rediss://` URL; or pass `client`. */
+    readonly url?: string;
+    readonly client?: Redis;
+    /** Key prefix, so several deployments (or tests) can share a server (default `iks`). */
+    readonly keyPrefix?: string;
+    /** Per-command bound, ms (default 2000). */
+    readonly commandTimeout?: number;
+}
+
+interface QueueCommands {
+    claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
+    ackJob(leased: string, leases: string, attempts: string, name: string, token: string): Promise<number>;
+    failJob(pending: string, leased: string, leases: string, name: string, token: string, retryAt: number): Promise<number>;
+    queueDepth(pending: string, leased: string): Promise<number>;
+}
+
+const internals = {
+    scripts: ['claimJobs-4', 'ackJob-3', 'failJob-3', 'queueDepth-2'],
+    separator: '\n'
+};
+
+/** A document as one string: etag, signedAt, notAfter, then the body (which may hold newlines). */
+function encodeDocument(document: StoredDocument): string {
+
+    return `${document.etag}${internals.separator}${document.signedAt}${internals.separator}${document.notAfter}${internals.separator}${document.body}`;
+}
+
+function decodeDocument(value: string): StoredDocument {
+
+    const first = value.indexOf(internals.separator);
+    const second = value.indexOf(internals.separator, first + 1);
+    const third = value.indexOf(internals.separator, second + 1);
+    return {
+        etag: value.slice(0, first),
+        signedAt: Number(value.slice(first + 1, second)),
+        notAfter: Number(value.slice(second + 1, third)),
+        body: value.slice(third + 1)
+    };
+}
+
+export class RedisStore implements Store {
+
+    readonly kind = 'redis' as const;
+    readonly keys: RedisKeys;
+    readonly #client: Redis & QueueCommands;
+    readonly #ownsClient: boolean;
+
+    constructor(options: RedisStoreOptions) {
+
+        const redisOptions = {
+            commandTimeout: options.commandTimeout ?? 2000,
+            // Fail queued commands after one reconnect attempt instead of waiting forever.
+            maxRetriesPerRequest: 1,
+            retryStrategy: (times: number) => Math.min(50 * times, 500),
+            enableReadyCheck: true
+        };
+
+        if (!options.client && !options.url) {
+            throw new StoreUnavailable('a Redis store needs a url or a client');
+        }
+
+        const client = options.client ?? new Redis(options.url!, redisOptions);
+        // Errors surface on the commands; an unhandled 'error' event must not crash the process.
+        client.on('error', () => {});
+        for (const script of internals.scripts) {
+            const [name, keys] = script.split('-') as [string, string];
+            client.defineCommand(name, { numberOfKeys: Number(keys), lua: Fs.readFileSync(Path.join(__dirname, 'lua', `${script}.lua`), 'utf8') });
+        }
+
+        this.#client = client as Redis & QueueCommands;
+        this.#ownsClient = !options.client;
+        this.keys = new RedisKeys(options.keyPrefix ?? 'iks');
+    }
+
+    async #call<T>(action: () => Promise<T>): Promise<T> {
+
+        try {
+            return await action();
+        }
+        catch (error) {
+            // Reply errors are bugs or misuse; everything else means Redis is out of reach.
+            if ((error as Error).name === 'ReplyError') {
+                throw error;
+            }
+
+            throw new StoreUnavailable(`redis: ${(error as Error).message}`, { cause: error });
+        }
+    }
+
+    async ping(): Promise<void> {
+
+        await this.#call(() => this.#client.ping());
+    }
+
+    async close(): Promise<void> {
+
+        if (!this.#ownsClient) {
+            return;
+        }
+
+        try {
+            await this.#client.quit();
+        }
+        catch {
+            this.#client.disconnect();
+        }
+    }
+
+    async putRegistrations(registrations: readonly Registration[]): Promise<void> {
+
+        if (registrations.length === 0) {
+            return;
+        }
+
+        const now = Date.now();
+        // One MULTI: registrations and their queue entries land together or not at all.
+        const multi = this.#client.multi();
+        for (const registration of registrations) {
+            multi.hset(this.keys.registrations(registration.name), registration.keyId, JSON.stringify(registration));
+            multi.zadd(this.keys.pending, 'LT', now, registration.name);
+        }
+
+        await this.#call(() => multi.exec());
+    }
+
+    async getRegistrations(name: string): Promise<Registration[]> {
+
+        const values = await this.#call(() => this.#client.hvals(this.keys.registrations(name)));
+        return values.map((value) => JSON.parse(value) as Registration).sort((a, b) => a.keyId.localeCompare(b.keyId));
+    }
+
+    async getRegistration(name: string, keyId: string): Promise<Registration | null> {
+
+        const value = await this.#call(() => this.#client.hget(this.keys.registrations(name), keyId));
+        return value === null ? null : JSON.parse(value) as Registration;
+    }
+
+    async deleteRegistration(name: string, keyId: string): Promise<boolean> {
+
+        const removed = await this.#call(() => this.#client.hdel(this.keys.registrations(name), keyId));
+        if (removed > 0) {
+            await this.enqueue([name]);
+        }
+
+        return removed > 0;
+    }
+
+    async *scanNames(): AsyncIterable<string> {
+
+        // SCAN over the registration keys: no global set to keep in step, and on a
+        // cluster the same walk runs per master.
+        let cursor = '0';
+        do {
+            const [next, keys] = await this.#call(() => this.#client.scan(cursor, 'MATCH', this.keys.registrationsPattern(), 'COUNT', 1000));
+            cursor = next;
+            for (const key of keys) {
+                yield this.keys.nameOfRegistrations(key);
+            }
+        }
+        while (cursor !== '0');
+    }
+
+    async getDocument(name: string, slot: string): Promise<StoredDocument | null> {
+
+        const value = await this.#call(() => this.#client.hget(this.keys.documents(name), slot));
+        return value === null ? null : decodeDocument(value);
+    }
+
+    async replaceDocuments(name: string, documents: ReadonlyMap<string, StoredDocument>): Promise<void> {
+
+        const key = this.keys.documents(name);
+        const multi = this.#client.multi().del(key);
+        if (documents.size > 0) {
+            multi.hset(key, ...[...documents].flatMap(([slot, document]) => [slot, encodeDocument(document)]));
+        }
+
+        await this.#call(() => multi.exec());
+    }
+
+    async putDocument(name: string, slot: string, document: StoredDocument): Promise<void> {
+
+        await this.#call(() => this.#client.hset(this.keys.documents(name), slot, encodeDocument(document)));
+    }
+
+    async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {
+
+        if (names.length === 0) {
+            return;
+        }
+
+        // LT: an earlier due time wins; new names are added.
+        await this.#call(() => this.#client.zadd(this.keys.pending, 'LT', ...names.flatMap((name) => [dueAt, name])));
+    }
+
+    async claim(max: number, leaseMs: number): Promise<QueueJob[]> {
+
+        const { pending, leased, leases, attempts } = this.keys;
+        const token = randomBytes(12).toString('base64url');
+        const flat = await this.#call(() => this.#client.claimJobs(pending, leased, leases, attempts, Date.now(), max, leaseMs, token));
+        const jobs: QueueJob[] = [];
+        for (let i = 0; i < flat.length; i += 3) {
+            jobs.push({ name: String(flat[i]), attempts: Number(flat[i + 1]), lease: String(flat[i + 2]) });
+        }
+
+        return jobs;
+    }
+
+    async ack(job: QueueJob): Promise<void> {
+
+        await this.#call(() => this.#client.ackJob(this.keys.leased, this.keys.leases, this.keys.attempts, job.name, job.lease));
+    }
+
+    async fail(job: QueueJob, retryAt: number): Promise<void> {
+
+        await this.#call(() => this.#client.failJob(this.keys.pending, this.keys.leased, this.keys.leases, job.name, job.lease, retryAt));
+    }
+
+    async queueDepth(): Promise<number> {
+
+        return await this.#call(() => this.#client.queueDepth(this.keys.pending, this.keys.leased));
+    }
+
+    async getUser(name: string): Promise<UserRecord | null> {
+
+        const value = await this.#call(() => this.#client.get(this.keys.user(name)));
+        return value === null ? null : JSON.parse(value) as UserRecord;
+    }
+
+    async putUser(user: UserRecord): Promise<void> {
+
+        await this.#call(() => this.#client.set(this.keys.user(user.name), JSON.stringify(user)));
+    }
+}

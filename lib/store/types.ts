@@ -1,0 +1,110 @@
+/**
+ * The store contract shared by the Redis backend (production, scale-out) and the
+ * embedded SQLite backend (quickstart, single node). One contract test suite runs
+ * on both (test/store/contract.ts), so callers never branch on the backend.
+ *
+ * Names handed to the store are already canonical (lib/names). Times are
+ * milliseconds since the epoch.
+ */
+import type { KeyAlgorithm, KeyFormat } from '../keys/types';
+
+export interface Registration {
+    readonly name: string;
+    readonly keyId: string;
+    readonly algorithm: KeyAlgorithm;
+    readonly size: number;
+    readonly curve?: string;
+    readonly format: KeyFormat;
+    /** Lowercase hex SHA-256 of the DER SPKI. */
+    readonly fingerprint: string;
+    /** DER SPKI, base64. */
+    readonly spki: string;
+    /** Original container text (PEM or OpenSSH line). */
+    readonly container: string;
+    readonly usage: readonly string[];
+    readonly registeredAt: number;
+    readonly expiresAt?: number;
+    readonly revokedAt?: number;
+    readonly revocationReason?: string;
+}
+
+/**
+ * A pre-signed document, served byte for byte. `slot` says which document of a
+ * name it is: `list` (the key list), `key:<keyId>` (one key), or for the domain
+ * itself (name = the domain) `rsk` / `enc`.
+ */
+export interface StoredDocument {
+    readonly body: string;
+    /** Strong entity tag, quoted, as sent in the ETag header. */
+    readonly etag: string;
+    readonly signedAt: number;
+    /** End of the signature's validity: never served after this. */
+    readonly notAfter: number;
+}
+
+export interface QueueJob {
+    readonly name: string;
+    /** Deliveries so far, this one included. */
+    readonly attempts: number;
+    /** Opaque token: ack/fail only succeed for the holder of the current lease. */
+    readonly lease: string;
+}
+
+export interface UserRecord {
+    readonly name: string;
+    /** Encoded password hash (scrypt parameters + salt + hash); never the password. */
+    readonly passwordHash: string;
+    readonly disabled: boolean;
+    readonly createdAt: number;
+}
+
+export interface Store {
+    readonly kind: 'redis' | 'embedded';
+
+    /** Resolves when the backend answers; rejects with StoreUnavailable otherwise. */
+    ping(): Promise<void>;
+    close(): Promise<void>;
+
+    // Registrations
+
+    /**
+     * Writes registrations and enqueues their names for signing in one atomic step,
+     * so an acknowledged registration can never be left unsigned.
+     */
+    putRegistrations(registrations: readonly Registration[]): Promise<void>;
+    getRegistrations(name: string): Promise<Registration[]>;
+    getRegistration(name: string, keyId: string): Promise<Registration | null>;
+    /** Removes a registration (purge) and enqueues the name. Resolves true if it existed. */
+    deleteRegistration(name: string, keyId: string): Promise<boolean>;
+    /** Every name with at least one registration, in no particular order. */
+    scanNames(): AsyncIterable<string>;
+
+    // Pre-signed documents
+
+    getDocument(name: string, slot: string): Promise<StoredDocument | null>;
+    /**
+     * Atomically makes `documents` the complete set of documents of `name`:
+     * slots not in the map are removed. An empty map removes every document.
+     */
+    replaceDocuments(name: string, documents: ReadonlyMap<string, StoredDocument>): Promise<void>;
+    /** Writes one document without touching the others of the name. */
+    putDocument(name: string, slot: string, document: StoredDocument): Promise<void>;
+
+    // Update queue: at-least-once, coalescing (a name waits in the queue at most once)
+
+    /** Queues names to be (re)signed no earlier than `dueAt` (default now); an earlier due time wins. */
+    enqueue(names: readonly string[], dueAt?: number): Promise<void>;
+    /** Leases up to `max` due names for `leaseMs`; a lease that lapses makes the name due again. */
+    claim(max: number, leaseMs: number): Promise<QueueJob[]>;
+    /** Finishes a job. A name re-enqueued while leased stays queued. */
+    ack(job: QueueJob): Promise<void>;
+    /** Gives a job back to be retried at `retryAt`. */
+    fail(job: QueueJob, retryAt: number): Promise<void>;
+    /** Names waiting or leased. */
+    queueDepth(): Promise<number>;
+
+    // Users (registration authentication)
+
+    getUser(name: string): Promise<UserRecord | null>;
+    putUser(user: UserRecord): Promise<void>;
+}

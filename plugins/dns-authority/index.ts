@@ -1,0 +1,222 @@
+/**
+ * dns-authority: serves the domain's signed IKS zone over UDP and TCP (ARCHITECTURE §3 "DNS").
+ *
+ * It holds no key (ARCHITECTURE §2): the zone arrives signed, either as a SignedZone value
+ * or as the file the signer writes (`<dataDir>/<domain>/zone.signed`), which is re-read
+ * when it changes. The sockets follow the hapi server's lifecycle.
+ */
+import * as Fs from 'node:fs';
+import { isIP } from 'node:net';
+
+import type * as Hapi from '@hapi/hapi';
+import Joi from 'joi';
+
+import { parseQuery } from '../../lib/dns/query';
+import { parseSignedZone, type SignedZone } from '../../lib/dnssec/signed-zone';
+import { ZoneResponder } from './responder';
+import { TcpTransport, UdpTransport } from './transport';
+
+export interface DnsAuthorityOptions {
+    /** Listen address (default 127.0.0.1). */
+    readonly host?: string;
+    /** UDP and TCP port (default 5300); 0 picks a free one, shared by both. */
+    readonly port?: number;
+    /** The signed zone itself… */
+    readonly zone?: SignedZone;
+    /** …or the signed zone file, watched and reloaded when it changes (write it by rename). */
+    readonly zoneFile?: string;
+    /** How often the zone file is polled, milliseconds (default 2000). */
+    readonly watchIntervalMs?: number;
+    /** Largest UDP answer whatever the client advertises (default 1232). */
+    readonly maxUdpPayload?: number;
+    /** Encoded answers kept in memory (default 10000). */
+    readonly cacheSize?: number;
+}
+
+/** What the plugin exposes as `server.plugins['dns-authority']`. */
+export interface DnsAuthorityApi {
+    /** The bound address; port is the one actually in use. */
+    address(): { host: string; port: number } | null;
+    /** Re-reads zoneFile (or installs `zone`) and drops cached answers. */
+    reload(zone?: SignedZone): Promise<void>;
+    /** The zone currently served. */
+    zone(): SignedZone | null;
+}
+
+const internals = {
+    schema: Joi.object({
+        host: Joi.string().ip({ cidr: 'forbidden' }).default('127.0.0.1'),
+        port: Joi.number().integer().min(0).max(65535).default(5300),
+        zone: Joi.object({
+            origin: Joi.string().required(),
+            inception: Joi.number().required(),
+            expiration: Joi.number().required(),
+            rrsets: Joi.array().required()
+        }).unknown(),
+        zoneFile: Joi.string(),
+        watchIntervalMs: Joi.number().integer().min(10).default(2000),
+        maxUdpPayload: Joi.number().integer().min(512).max(65535).default(1232),
+        cacheSize: Joi.number().integer().min(1).default(10_000)
+    }).xor('zone', 'zoneFile'),
+    bindAttempts: 10
+};
+
+type Settings = Required<Pick<DnsAuthorityOptions, 'host' | 'port' | 'watchIntervalMs' | 'maxUdpPayload' | 'cacheSize'>> & Pick<DnsAuthorityOptions, 'zone' | 'zoneFile'>;
+
+export const plugin: Hapi.Plugin<DnsAuthorityOptions> = {
+    name: 'dns-authority',
+    version: '1.0.0',
+    requirements: { hapi: '>=21' },
+
+    register(server, options) {
+
+        const settings: Settings = Joi.attempt(options, internals.schema, 'Invalid "dns-authority" options');
+        const responderOptions = { maxUdpPayload: settings.maxUdpPayload, cacheSize: settings.cacheSize };
+        let responder: ZoneResponder | null = settings.zone ? new ZoneResponder(settings.zone, responderOptions) : null;
+        let udp: UdpTransport | null = null;
+        let tcp: TcpTransport | null = null;
+        let bound: { host: string; port: number } | null = null;
+        let fileVersion = '';
+
+        const answer = (message: Buffer, transport: 'udp' | 'tcp'): Buffer | null => {
+
+            if (!responder) {
+                return null;
+            }
+
+            try {
+                return responder.respond(parseQuery(message), transport);
+            }
+            catch (err) {
+                // A bug must cost one answer, never the process.
+                server.log(['dns-authority', 'error'], { message: 'query handling failed', error: (err as Error).message });
+                return null;
+            }
+        };
+
+        const loadFile = async (): Promise<void> => {
+
+            const file = settings.zoneFile!;
+            const text = await Fs.promises.readFile(file, 'utf8');
+            responder = new ZoneResponder(parseSignedZone(text), responderOptions);
+        };
+
+        const reload = async (zone?: SignedZone): Promise<void> => {
+
+            if (zone) {
+                responder = new ZoneResponder(zone, responderOptions);
+                return;
+            }
+
+            if (settings.zoneFile) {
+                await loadFile();
+            }
+            else if (responder) {
+                responder = new ZoneResponder(responder.zone, responderOptions);
+            }
+        };
+
+        const onZoneFileChange = (current: Fs.Stats): void => {
+
+            // A rename within one coarse timestamp tick keeps mtime: the inode tells it apart.
+            const version = statVersion(current);
+            if (version === fileVersion || current.mtimeMs === 0) {
+                return;
+            }
+
+            fileVersion = version;
+            loadFile().then(
+                () => server.log(['dns-authority', 'info'], `reloaded ${settings.zoneFile}`),
+                (err: Error) => server.log(['dns-authority', 'error'], { message: `kept the previous zone: ${settings.zoneFile} is unusable`, error: err.message })
+            );
+        };
+
+        const api: DnsAuthorityApi = {
+            address: () => bound,
+            reload,
+            zone: () => responder?.zone ?? null
+        };
+
+        server.expose(api);
+
+        server.ext('onPreStart', async () => {
+
+            if (settings.zoneFile) {
+                fileVersion = statVersion(Fs.statSync(settings.zoneFile));      // before reading: a later change is still seen
+                await loadFile();
+                Fs.watchFile(settings.zoneFile, { interval: settings.watchIntervalMs, persistent: false }, onZoneFileChange);
+            }
+
+            const sockets = await listen(settings, answer);
+            udp = sockets.udp;
+            tcp = sockets.tcp;
+            bound = { host: settings.host, port: sockets.port };
+            for (const socket of [sockets.udp, sockets.tcp]) {
+                socket.on('error', (err: Error) => server.log(['dns-authority', 'error'], { message: 'socket error', error: err.message }));
+            }
+        });
+
+        server.ext('onPostStop', async () => {
+
+            if (settings.zoneFile) {
+                Fs.unwatchFile(settings.zoneFile, onZoneFileChange);
+            }
+
+            const closing: Promise<void>[] = [];
+            if (udp) {
+                const socket = udp;
+                closing.push(new Promise((resolve) => socket.close(() => resolve())));
+            }
+
+            if (tcp) {
+                const socket = tcp;
+                closing.push(new Promise((resolve) => socket.close(() => resolve())));
+            }
+
+            udp = null;
+            tcp = null;
+            bound = null;
+            await Promise.all(closing);
+        });
+    }
+};
+
+function statVersion(stats: Fs.Stats): string {
+
+    return `${stats.ino}:${stats.mtimeMs}:${stats.size}`;
+}
+
+/** Binds UDP, then TCP on the same port (retrying when port 0 drew a port taken for TCP). */
+async function listen(settings: Settings, answer: (message: Buffer, transport: 'udp' | 'tcp') => Buffer | null): Promise<{ udp: UdpTransport; tcp: TcpTransport; port: number }> {
+
+    const type = isIP(settings.host) === 6 ? 'udp6' : 'udp4';
+    for (let attempt = 1; ; ++attempt) {
+        const udp = new UdpTransport(type, answer);
+        await new Promise<void>((resolve, reject) => {
+            udp.once('error', reject);
+            udp.bind(settings.port, settings.host, () => {
+                udp.off('error', reject);
+                resolve();
+            });
+        });
+
+        const port = udp.address().port;
+        const tcp = new TcpTransport(answer);
+        try {
+            await new Promise<void>((resolve, reject) => {
+                tcp.once('error', reject);
+                tcp.listen(port, settings.host, () => {
+                    tcp.off('error', reject);
+                    resolve();
+                });
+            });
+            return { udp, tcp, port };
+        }
+        catch (err) {
+            await new Promise<void>((resolve) => udp.close(() => resolve()));
+            if (settings.port !== 0 || attempt >= internals.bindAttempts) {
+                throw err;
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+/**
+ * Route handlers of iks-query. Typed errors from lib/ become Boom answers here and
+ * nowhere else; anything unexpected is logged and answered as a plain 500.
+ */
+import Boom from '@hapi/boom';
+import Bounce from '@hapi/bounce';
+import type { Lifecycle, Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
+
+import { StoreUnavailable } from '../../lib/errors';
+import type { SigningKey } from '../../lib/keys/types';
+import { nameFromUrlForm, type ParsedName } from '../../lib/names';
+import type { Store, StoredDocument } from '../../lib/store/types';
+import { renderAndSign } from '../../lib/xmldsig';
+
+export interface LookupSettings {
+    readonly domain: string;
+    readonly store: Store;
+    readonly rsk: SigningKey;
+    readonly ksk: { readonly keyName: string; readonly pem: string };
+    /** ms */
+    readonly negativeValidity: number;
+    /** s */
+    readonly maxCacheAge: number;
+}
+
+const internals = {
+    xml: 'application/xml; charset=utf-8',
+    // Seconds a client is asked to wait while an expired document is being re-signed.
+    retryAfter: 1
+};
+
+export class LookupHandlers {
+
+    readonly #settings: LookupSettings;
+
+    constructor(settings: LookupSettings) {
+
+        this.#settings = settings;
+    }
+
+    /** Joi validation failures of route params become 400s with the reason. */
+    readonly failAction = (_request: Request, _h: ResponseToolkit, error: Error | undefined): Lifecycle.ReturnValue => {
+
+        throw Boom.badRequest(error?.message ?? 'invalid request');
+    };
+
+    readonly keyList = async (request: Request, h: ResponseToolkit): Promise<Lifecycle.ReturnValue> => {
+
+        const name = this.#parseName(request.params.name as string);
+        return this.#serve(h, name, 'list', () => this.#negative(h, name, 'no-keys'));
+    };
+
+    readonly key = async (request: Request, h: ResponseToolkit): Promise<Lifecycle.ReturnValue> => {
+
+        const name = this.#parseName(request.params.name as string);
+        const keyId = request.params.keyId as string;
+        return this.#serve(h, name, `key:${keyId}`, () => this.#negative(h, name, 'no-such-key', keyId));
+    };
+
+    readonly ksk = (request: Request, h: ResponseToolkit): Lifecycle.ReturnValue => {
+
+        if (request.params.keyName !== this.#settings.ksk.keyName) {
+            throw Boom.notFound(`no key-signing key named "${request.params.keyName}" is published here`);
+        }
+
+        return h.response(this.#settings.ksk.pem).type('application/x-pem-file').header('cache-control', `public, max-age=${this.#settings.maxCacheAge}`);
+    };
+
+    publishedKey(slot: 'rsk' | 'enc'): Lifecycle.Method {
+
+        return async (_request: Request, h: ResponseToolkit) => {
+
+            const document = await this.#read(this.#settings.domain, slot);
+            if (!document || document.notAfter <= Date.now()) {
+                await this.#requestResign(this.#settings.domain);
+                throw Boom.serverUnavailable(`the signed ${slot.toUpperCase()} document of ${this.#settings.domain} is not published yet; retry shortly`);
+            }
+
+            return this.#respond(h, document, 200);
+        };
+    }
+
+    readonly ready = async (): Promise<Lifecycle.ReturnValue> => {
+
+        try {
+            await this.#settings.store.ping();
+        }
+        catch (error) {
+            Bounce.rethrow(error, 'system');
+            throw Boom.serverUnavailable('store unreachable');
+        }
+
+        return { status: 'ready' };
+    };
+
+    #parseName(encoded: string): ParsedName {
+
+        let parsed: ParsedName;
+        try {
+            parsed = nameFromUrlForm(encoded);
+        }
+        catch (error) {
+            Bounce.rethrow(error, 'system');
+            throw Boom.badRequest((error as Error).message);
+        }
+
+        if (parsed.domain !== this.#settings.domain) {
+            throw Boom.notFound(`this key service does not serve the domain "${parsed.domain}"`);
+        }
+
+        return parsed;
+    }
+
+    async #serve(h: ResponseToolkit, name: ParsedName, slot: string, negative: () => ResponseObject): Promise<Lifecycle.ReturnValue> {
+
+        const document = await this.#read(name.name, slot);
+        if (!document) {
+            return negative();
+        }
+
+        // Never serve a lapsed signature (it would be rejected anyway); have it re-made.
+        if (document.notAfter <= Date.now()) {
+            await this.#requestResign(name.name);
+            return h.response(Boom.serverUnavailable('the signed answer for this name is being refreshed; retry shortly').output.payload)
+                .code(503)
+                .header('retry-after', String(internals.retryAfter));
+        }
+
+        return this.#respond(h, document, 200);
+    }
+
+    async #read(name: string, slot: string): Promise<StoredDocument | null> {
+
+        try {
+            return await this.#settings.store.getDocument(name, slot);
+        }
+        catch (error) {
+            if (error instanceof StoreUnavailable) {
+                throw Boom.serverUnavailable('key store unavailable; retry shortly');
+            }
+
+            throw error;
+        }
+    }
+
+    async #requestResign(name: string): Promise<void> {
+
+        try {
+            await this.#settings.store.enqueue([name]);
+        }
+        catch {
+            // Best effort: the scheduled re-sign is already queued in normal operation.
+        }
+    }
+
+    #respond(h: ResponseToolkit, document: StoredDocument, code: number): ResponseObject {
+
+        const remaining = Math.floor((document.notAfter - Date.now()) / 1000);
+        return h.response(document.body)
+            .code(code)
+            .type(internals.xml)
+            .etag(document.etag.replace(/^"|"$/g, ''))
+            .header('cache-control', `public, max-age=${Math.max(0, Math.min(this.#settings.maxCacheAge, remaining))}`);
+    }
+
+    /** RSK-signed negative answer (paper §5.1: "signed with a response-signing key"). */
+    #negative(h: ResponseToolkit, name: ParsedName, reason: 'no-keys' | 'no-such-key', keyId?: string): ResponseObject {
+
+        const now = Date.now();
+        const issuedAt = now - now % 1000;
+        const body = renderAndSign({
+            type: 'NegativeAnswer',
+            name: name.name,
+            issuedAt,
+            notAfter: issuedAt + this.#settings.negativeValidity,
+            reason,
+            ...(keyId !== undefined ? { keyId } : {})
+        }, this.#settings.rsk);
+
+        const maxAge = Math.min(this.#settings.maxCacheAge, Math.floor(this.#settings.negativeValidity / 1000));
+        return h.response(body).code(404).type(internals.xml).header('cache-control', `public, max-age=${maxAge}`);
+    }
+}

@@ -1,0 +1,92 @@
+import * as Fs from 'node:fs';
+import * as Os from 'node:os';
+import * as Path from 'node:path';
+
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { domainDir, loadConfig } from '../../config';
+import { InvalidConfig } from '../../lib/errors';
+
+export const lab = Lab.script();
+const { describe, it } = lab;
+
+describe('config', () => {
+
+    it('has working defaults with no configuration', () => {
+
+        const config = loadConfig({ env: {} });
+        expect(config.domain).to.equal('example.test');
+        expect(config.http).to.equal({ host: '127.0.0.1', port: 8080 });
+        expect(config.dns).to.equal({ enabled: true, host: '127.0.0.1', port: 5300 });
+        expect(config.signing).to.equal('offline');
+        expect(config.redisUrl).to.not.exist();
+        expect(config.dataDir).to.equal(Path.resolve('.iks'));
+        expect(domainDir(config)).to.equal(Path.resolve('.iks', 'example.test'));
+    });
+
+    it('reads IKS_* environment variables', () => {
+
+        const config = loadConfig({
+            env: {
+                IKS_DOMAIN: 'Bücher.Example.',
+                IKS_HTTP_PORT: '9090',
+                IKS_DNS_PORT: '5353',
+                IKS_DATA_DIR: '/tmp/iks-x',
+                IKS_REDIS_URL: 'redis://127.0.0.1:6390',
+                IKS_SIGNING: 'ondemand',
+                IKS_UPDATER_IN_PROCESS: 'true'
+            }
+        });
+
+        expect(config.domain).to.equal('xn--bcher-kva.example');
+        expect(config.http.port).to.equal(9090);
+        expect(config.dns.port).to.equal(5353);
+        expect(config.dataDir).to.equal('/tmp/iks-x');
+        expect(config.redisUrl).to.equal('redis://127.0.0.1:6390');
+        expect(config.signing).to.equal('ondemand');
+        expect(config.updater.inProcess).to.be.true();
+    });
+
+    it('lets a file set values and the environment and overrides win over it', () => {
+
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-config-'));
+        const file = Path.join(dir, 'iks.json');
+        Fs.writeFileSync(file, JSON.stringify({ domain: 'corp.test', http: { port: 7000 }, signatureValidity: 600, refreshBefore: 60 }));
+
+        const config = loadConfig({ env: { IKS_CONFIG: file, IKS_HTTP_PORT: '7001' }, overrides: { 'dns.port': 5400, domain: undefined } });
+        expect(config.domain).to.equal('corp.test');
+        expect(config.http.port).to.equal(7001);
+        expect(config.dns.port).to.equal(5400);
+        expect(config.signatureValidity).to.equal(600);
+        Fs.rmSync(dir, { recursive: true });
+    });
+
+    const invalid: Array<[string, NodeJS.ProcessEnv, RegExp]> = [
+        ['a port out of range', { IKS_HTTP_PORT: '70000' }, /"http\.port" \(from IKS_HTTP_PORT\)/],
+        ['a non-numeric port', { IKS_DNS_PORT: 'fifty' }, /"dns\.port" \(from IKS_DNS_PORT\): .*must be a number/],
+        ['an unknown signing strategy', { IKS_SIGNING: 'sometimes' }, /"signing" \(from IKS_SIGNING\): .*offline, ondemand, online/],
+        ['a Redis URL of another scheme', { IKS_REDIS_URL: 'http://localhost' }, /"redisUrl" \(from IKS_REDIS_URL\)/],
+        ['a bad domain', { IKS_DOMAIN: 'exa mple' }, /"domain" \(from IKS_DOMAIN\): .*IDNA/],
+        ['a refresh margin longer than the validity', { IKS_SIGNATURE_VALIDITY: '100', IKS_REFRESH_BEFORE: '200' }, /"refreshBefore" must be smaller/]
+    ];
+
+    for (const [what, env, message] of invalid) {
+        it(`fails naming the setting for ${what}`, () => {
+
+            expect(() => loadConfig({ env })).to.throw(InvalidConfig, message);
+        });
+    }
+
+    it('fails on an unreadable or non-object config file', () => {
+
+        expect(() => loadConfig({ env: {}, file: '/nonexistent/iks.json' })).to.throw(InvalidConfig, /cannot read config file/);
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-config-'));
+        const file = Path.join(dir, 'iks.json');
+        Fs.writeFileSync(file, '[1]');
+        expect(() => loadConfig({ env: {}, file })).to.throw(InvalidConfig, /must hold a JSON object/);
+        Fs.writeFileSync(file, JSON.stringify({ unknownSetting: 1 }));
+        expect(() => loadConfig({ env: {}, file })).to.throw(InvalidConfig, /"unknownSetting" \(from .*iks\.json\): .*not allowed/);
+        Fs.rmSync(dir, { recursive: true });
+    });
+});

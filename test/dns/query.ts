@@ -1,0 +1,113 @@
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+import { parseQuery, type ParsedQuery, type RejectedQuery } from '../../lib/dns/query';
+import { Rcode } from '../../lib/dns/types';
+import { dns2Query } from './helpers';
+
+export const lab = Lab.script();
+const { describe, it } = lab;
+
+describe('parseQuery()', () => {
+
+    it('reads the header, question and OPT of a DNSSEC query', () => {
+
+        const parsed = parseQuery(dns2Query('_IKQS._tcp.Example.test', 33, { doFlag: true, udpPayloadSize: 4096 })) as ParsedQuery;
+        expect(parsed.kind).to.equal('query');
+        expect(parsed.id).to.equal(0x1234);
+        expect(parsed.rd).to.be.true();
+        expect(parsed.cd).to.be.false();
+        expect(parsed.labels).to.equal(['_ikqs', '_tcp', 'example', 'test']);
+        expect(parsed.qtype).to.equal(33);
+        expect(parsed.qclass).to.equal(1);
+        expect(parsed.edns).to.equal({ payloadSize: 4096, dnssecOk: true, version: 0 });
+        expect(parsed.question.toString('latin1')).to.contain('_IKQS');
+        expect(parsed.qnameKey).to.equal('\u0005_ikqs\u0004_tcp\u0007example\u0004test\u0000');
+    });
+
+    it('raises a small advertised payload to 512 and reads DO=0', () => {
+
+        const parsed = parseQuery(dns2Query('example.test', 1, { doFlag: false, udpPayloadSize: 100 })) as ParsedQuery;
+        expect(parsed.edns).to.equal({ payloadSize: 512, dnssecOk: false, version: 0 });
+        expect((parseQuery(dns2Query('example.test', 1, null)) as ParsedQuery).edns).to.be.null();
+    });
+
+    it('drops short messages and responses', () => {
+
+        expect(parseQuery(Buffer.alloc(11)).kind).to.equal('drop');
+        const response = dns2Query('example.test', 1);
+        response[2] = response[2]! | 0x80;
+        expect(parseQuery(response).kind).to.equal('drop');
+    });
+
+    it('answers other opcodes with NOTIMP', () => {
+
+        const notify = dns2Query('example.test', 6);
+        notify[2] = (notify[2]! & 0x87) | (4 << 3);
+        expect(parseQuery(notify)).to.include({ kind: 'reject', rcode: Rcode.NOTIMP, opcode: 4 });
+    });
+
+    it('answers FORMERR for impossible section counts', () => {
+
+        const header = Buffer.alloc(12);
+        header.writeUInt16BE(0xffff, 4);
+        header.writeUInt16BE(0xffff, 6);
+        expect(parseQuery(header)).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
+        const answers = dns2Query('example.test', 1);
+        answers.writeUInt16BE(1, 6);
+        expect(parseQuery(answers)).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
+    });
+
+    it('answers FORMERR for truncated questions, compressed qnames and trailing octets', () => {
+
+        const query = dns2Query('example.test', 1, null);
+        for (let length = 12; length < query.length; ++length) {
+            expect(parseQuery(query.subarray(0, length)), `length ${length}`).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
+        }
+
+        const pointer = Buffer.concat([query.subarray(0, 12), Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]);
+        expect(parseQuery(pointer)).to.include({ rcode: Rcode.FORMERR });
+        expect(parseQuery(Buffer.concat([query, Buffer.from([0])]))).to.include({ rcode: Rcode.FORMERR });
+        const longName = Buffer.concat([query.subarray(0, 12), Buffer.from(Array.from({ length: 5 }, () => [63, ...Buffer.alloc(63, 0x61)]).flat()), Buffer.from([0, 0, 1, 0, 1])]);
+        expect(parseQuery(longName)).to.include({ rcode: Rcode.FORMERR });
+    });
+
+    it('answers FORMERR for a broken or duplicated OPT', () => {
+
+        const query = dns2Query('example.test', 1);
+        expect(parseQuery(query.subarray(0, query.length - 1))).to.include({ rcode: Rcode.FORMERR });
+        const opt = query.subarray(query.length - 11);
+        const twice = Buffer.concat([query, opt]);
+        twice.writeUInt16BE(2, 10);
+        expect(parseQuery(twice)).to.include({ rcode: Rcode.FORMERR });
+        const ownerNotRoot = Buffer.concat([query.subarray(0, query.length - 11), Buffer.from([1, 0x61, 0]), opt.subarray(1)]);
+        expect(parseQuery(ownerNotRoot)).to.include({ rcode: Rcode.FORMERR });
+        const overlong = Buffer.from(query);
+        overlong.writeUInt16BE(5, overlong.length - 2);
+        expect(parseQuery(overlong)).to.include({ rcode: Rcode.FORMERR });
+    });
+
+    it('skips other additional records, compressed or not', () => {
+
+        const query = dns2Query('example.test', 1, null);
+        const record = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
+        const withRecord = Buffer.concat([query, record]);
+        withRecord.writeUInt16BE(1, 10);
+        expect(parseQuery(withRecord).kind).to.equal('query');
+        const badLabel = Buffer.concat([query, Buffer.from([0x80])]);
+        badLabel.writeUInt16BE(1, 10);
+        expect(parseQuery(badLabel)).to.include({ rcode: Rcode.FORMERR });
+        const cutPointer = Buffer.concat([query, Buffer.from([0xc0])]);
+        cutPointer.writeUInt16BE(1, 10);
+        expect(parseQuery(cutPointer)).to.include({ rcode: Rcode.FORMERR });
+        const unterminated = Buffer.concat([query, Buffer.from([1, 0x61])]);
+        unterminated.writeUInt16BE(1, 10);
+        expect(parseQuery(unterminated)).to.include({ rcode: Rcode.FORMERR });
+    });
+
+    it('answers BADVERS for EDNS versions other than 0', () => {
+
+        const parsed = parseQuery(dns2Query('example.test', 1, { version: 1, doFlag: true })) as RejectedQuery;
+        expect(parsed).to.include({ kind: 'reject', rcode: Rcode.BADVERS });
+        expect(parsed.edns!.dnssecOk).to.be.true();
+    });
+});

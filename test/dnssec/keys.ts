@@ -1,0 +1,97 @@
+import * as Crypto from 'node:crypto';
+
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { encodeA, encodeDnskey, encodeRrsigPrefix } from '../../lib/dns/rdata';
+import { dnskeyPublicKey, dnssecAlgorithm, dsRdata, keyTag, signedData, verifyRaw, zoneKey } from '../../lib/dnssec';
+import { InvalidKey } from '../../lib/errors';
+
+export const lab = Lab.script();
+const { describe, it } = lab;
+
+// RFC 6605 §6.1 (P-256 example).
+const rfc6605 = {
+    privateKey: 'GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=',
+    dnskey: 'GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==',
+    keyTag: 55648,
+    dsDigest: 'b4c8c1fe2e7477127b27115656ad6256f424625bf5c1e2770ce6d6e37df61d17',
+    rrsig: 'qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw=='
+};
+
+function rfc6605Pair() {
+
+    const q = Buffer.from(rfc6605.dnskey, 'base64');
+    const privateKey = Crypto.createPrivateKey({
+        key: { kty: 'EC', crv: 'P-256', d: Buffer.from(rfc6605.privateKey, 'base64').toString('base64url'), x: q.subarray(0, 32).toString('base64url'), y: q.subarray(32).toString('base64url') },
+        format: 'jwk'
+    });
+
+    return { privateKey, publicKey: Crypto.createPublicKey(privateKey) };
+}
+
+describe('RFC 6605 §6.1 vectors', () => {
+
+    it('derives the example DNSKEY, key tag and DS digest from the example private key', () => {
+
+        const key = zoneKey(rfc6605Pair(), 257);
+        expect(dnskeyPublicKey(rfc6605Pair().publicKey).toString('base64')).to.equal(rfc6605.dnskey);
+        expect(key.algorithm).to.equal(13);
+        expect(key.keyTag).to.equal(rfc6605.keyTag);
+        expect(keyTag(encodeDnskey({ flags: 257, algorithm: 13, publicKey: Buffer.from(rfc6605.dnskey, 'base64') }))).to.equal(rfc6605.keyTag);
+        const ds = dsRdata('example.net', key.dnskey);
+        expect(ds.readUInt16BE(0)).to.equal(rfc6605.keyTag);
+        expect([ds[2], ds[3]]).to.equal([13, 2]);
+        expect(ds.subarray(4).toString('hex')).to.equal(rfc6605.dsDigest);
+    });
+
+    it('verifies the example RRSIG over www.example.net A, and rejects it for other data', () => {
+
+        const prefix = encodeRrsigPrefix({
+            typeCovered: 1, algorithm: 13, labels: 3, originalTtl: 3600,
+            expiration: Date.UTC(2010, 8, 9, 10, 4, 39) / 1000, inception: Date.UTC(2010, 7, 12, 10, 4, 39) / 1000,
+            keyTag: rfc6605.keyTag, signerName: 'example.net'
+        });
+        const signature = Buffer.from(rfc6605.rrsig, 'base64');
+        const { publicKey } = rfc6605Pair();
+        expect(verifyRaw(13, publicKey, signedData({ name: 'www.example.net', type: 1, ttl: 3600, rdata: [encodeA('192.0.2.1')] }, prefix), signature)).to.be.true();
+        expect(verifyRaw(13, publicKey, signedData({ name: 'www.example.net', type: 1, ttl: 3600, rdata: [encodeA('192.0.2.2')] }, prefix), signature)).to.be.false();
+    });
+});
+
+describe('zoneKey()', () => {
+
+    it('supports Ed25519 (15) and RSA (8) keys', () => {
+
+        const ed = zoneKey(Crypto.generateKeyPairSync('ed25519'), 256);
+        expect(ed.algorithm).to.equal(15);
+        expect(ed.dnskey.length).to.equal(4 + 32);
+        const rsa = zoneKey(Crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }), 257);
+        expect(rsa.algorithm).to.equal(8);
+        expect(rsa.dnskey.subarray(4, 8).toString('hex')).to.equal('03010001');            // RFC 3110: e = 65537
+        expect(rsa.dnskey.length).to.equal(4 + 4 + 256);
+    });
+
+    it('encodes a long RSA exponent with the three-octet length form', () => {
+
+        const { publicKey } = Crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+        const jwk = publicKey.export({ format: 'jwk' });
+        const longExponent = Crypto.createPublicKey({ key: { ...jwk, e: Buffer.concat([Buffer.alloc(300, 0x01)]).toString('base64url') }, format: 'jwk' });
+        expect(dnskeyPublicKey(longExponent).subarray(0, 3).toString('hex')).to.equal('00012c');
+    });
+
+    it('rejects curves, sizes and types DNSSEC here does not use', () => {
+
+        expect(() => dnssecAlgorithm(Crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey)).to.throw(InvalidKey);
+        expect(() => dnssecAlgorithm(Crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey)).to.throw(InvalidKey);
+        expect(() => dnssecAlgorithm(Crypto.generateKeyPairSync('x25519').publicKey)).to.throw(InvalidKey);
+    });
+
+    it('refuses a private key that does not match its public key', () => {
+
+        const a = Crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const b = Crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        expect(() => zoneKey({ privateKey: a.privateKey, publicKey: b.publicKey }, 257)).to.throw(InvalidKey, /does not match/);
+        expect(() => zoneKey({ privateKey: a.publicKey, publicKey: a.publicKey }, 257)).to.throw(InvalidKey, /cannot sign/);
+    });
+});

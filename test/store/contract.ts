@@ -1,0 +1,194 @@
+/**
+ * The store contract (lib/store/types.ts), one suite run against every backend.
+ */
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import type { Store, StoredDocument } from '../../lib/store/types';
+import { makeRegistration } from '../helpers/domain';
+
+export interface ContractBackend {
+    readonly store: Store;
+    cleanup(): Promise<void>;
+}
+
+// A fixed signing time keeps expected and stored documents equal whenever they are built.
+const signedAt = Date.now();
+const document = (body: string, notAfter = signedAt + 60_000): StoredDocument => ({ body, etag: `"${body.length}"`, signedAt, notAfter });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function storeContract(lab: ReturnType<typeof Lab.script>, label: string, makeStore: () => Promise<ContractBackend>): void {
+
+    const { describe, it, beforeEach, afterEach } = lab;
+
+    describe(`store contract (${label})`, () => {
+
+        let backend: ContractBackend;
+        let store: Store;
+
+        beforeEach(async () => {
+
+            backend = await makeStore();
+            store = backend.store;
+        });
+
+        afterEach(async () => {
+
+            await backend.cleanup();
+        });
+
+        it('answers ping', async () => {
+
+            await store.ping();
+        });
+
+        it('round-trips registrations with and without optional fields, and enqueues their names', async () => {
+
+            const plain = makeRegistration('bob@example.test');
+            const full = makeRegistration('bob@example.test', 'ec', { expiresAt: Date.now() + 1000, revokedAt: Date.now(), revocationReason: 'superseded', usage: ['sign', 'iks-auth'] });
+            await store.putRegistrations([plain, full]);
+            await store.putRegistrations([]);
+            const stored = await store.getRegistrations('bob@example.test');
+            expect(stored.sort((a, b) => a.keyId.localeCompare(b.keyId))).to.equal([plain, full].sort((a, b) => a.keyId.localeCompare(b.keyId)));
+            expect(await store.getRegistration('bob@example.test', full.keyId)).to.equal(full);
+            expect(await store.getRegistration('bob@example.test', '0000000000000000')).to.be.null();
+            expect(await store.getRegistrations('nobody@example.test')).to.equal([]);
+            expect((await store.claim(10, 1000)).map((job) => job.name)).to.equal(['bob@example.test']);
+        });
+
+        it('deletes a registration and enqueues the name only when it existed', async () => {
+
+            const registration = makeRegistration('bob@example.test');
+            await store.putRegistrations([registration]);
+            const [job] = await store.claim(10, 1000);
+            await store.ack(job!);
+            expect(await store.deleteRegistration('bob@example.test', registration.keyId)).to.be.true();
+            expect(await store.deleteRegistration('bob@example.test', registration.keyId)).to.be.false();
+            expect(await store.getRegistrations('bob@example.test')).to.equal([]);
+            expect(await store.queueDepth()).to.equal(1);
+        });
+
+        it('lists every name with registrations', async () => {
+
+            await store.putRegistrations([makeRegistration('a@example.test'), makeRegistration('b@example.test'), makeRegistration('b@example.test')]);
+            const names: string[] = [];
+            for await (const name of store.scanNames()) {
+                names.push(name);
+            }
+
+            expect(names.sort()).to.equal(['a@example.test', 'b@example.test']);
+        });
+
+        it('stores documents, replaces the whole set of a name, and removes it with an empty map', async () => {
+
+            await store.putDocument('bob@example.test', 'list', document('<old/>'));
+            await store.putDocument('bob@example.test', 'key:1', document('<k1/>'));
+            expect(await store.getDocument('bob@example.test', 'list')).to.equal(document('<old/>', (await store.getDocument('bob@example.test', 'list'))!.notAfter));
+
+            const body = '<KeyList>\nline two\n</KeyList>';
+            const list = document(body);
+            await store.replaceDocuments('bob@example.test', new Map([['list', list], ['key:2', document('<k2/>')]]));
+            expect(await store.getDocument('bob@example.test', 'list')).to.equal(list);
+            expect(await store.getDocument('bob@example.test', 'key:1')).to.be.null();
+            expect(await store.getDocument('bob@example.test', 'key:2')).to.exist();
+
+            await store.replaceDocuments('bob@example.test', new Map());
+            expect(await store.getDocument('bob@example.test', 'list')).to.be.null();
+            expect(await store.getDocument('nobody@example.test', 'list')).to.be.null();
+        });
+
+        it('coalesces a name enqueued many times into one job', async () => {
+
+            for (let i = 0; i < 10; ++i) {
+                await store.enqueue(['bob@example.test']);
+            }
+
+            await store.enqueue([]);
+            const jobs = await store.claim(10, 1000);
+            expect(jobs.map((job) => [job.name, job.attempts])).to.equal([['bob@example.test', 1]]);
+            expect(await store.claim(10, 1000)).to.equal([]);
+        });
+
+        it('keeps the earlier due time and does not hand out names before they are due', async () => {
+
+            await store.enqueue(['later@example.test'], Date.now() + 60_000);
+            await store.enqueue(['sooner@example.test'], Date.now() + 60_000);
+            await store.enqueue(['sooner@example.test'], Date.now() - 1);
+            await store.enqueue(['sooner@example.test'], Date.now() + 120_000);
+            expect((await store.claim(10, 1000)).map((job) => job.name)).to.equal(['sooner@example.test']);
+            expect(await store.queueDepth()).to.equal(2);
+        });
+
+        it('claims at most max names', async () => {
+
+            await store.enqueue(['a@example.test', 'b@example.test', 'c@example.test']);
+            expect(await store.claim(2, 1000)).to.have.length(2);
+            expect(await store.claim(2, 1000)).to.have.length(1);
+        });
+
+        it('delivers a name again when its lease lapses, counting attempts', async () => {
+
+            await store.enqueue(['bob@example.test']);
+            const [first] = await store.claim(10, 30);
+            expect(await store.claim(10, 30)).to.equal([]);
+            await sleep(60);
+            const [second] = await store.claim(10, 1000);
+            expect(second!.name).to.equal('bob@example.test');
+            expect(second!.attempts).to.equal(2);
+
+            // The first worker's lease is gone: its ack changes nothing.
+            await store.ack(first!);
+            expect(await store.queueDepth()).to.equal(1);
+            await store.ack(second!);
+            expect(await store.queueDepth()).to.equal(0);
+        });
+
+        it('keeps a name queued when it was enqueued again while leased', async () => {
+
+            await store.enqueue(['bob@example.test']);
+            const [job] = await store.claim(10, 60_000);
+            await store.enqueue(['bob@example.test'], Date.now() + 50);
+            // Not handed to a second worker while the first still holds it.
+            expect(await store.claim(10, 60_000)).to.equal([]);
+            await store.ack(job!);
+            expect(await store.queueDepth()).to.equal(1);
+            await sleep(80);
+            const [again] = await store.claim(10, 1000);
+            expect(again!.name).to.equal('bob@example.test');
+            expect(again!.attempts).to.equal(1);
+        });
+
+        it('gives a failed job back at its retry time', async () => {
+
+            await store.enqueue(['bob@example.test']);
+            const [job] = await store.claim(10, 60_000);
+            await store.fail(job!, Date.now() + 50);
+            expect(await store.claim(10, 1000)).to.equal([]);
+            await sleep(80);
+            const [retry] = await store.claim(10, 1000);
+            expect(retry!.attempts).to.equal(2);
+            await store.fail({ ...retry!, lease: 'not-the-lease' }, Date.now());
+            expect(await store.claim(10, 1000)).to.equal([]);
+        });
+
+        it('never gives one name to two concurrent claimers', async () => {
+
+            const names = Array.from({ length: 50 }, (_, i) => `user${i}@example.test`);
+            await store.enqueue(names);
+            const batches = await Promise.all([store.claim(30, 60_000), store.claim(30, 60_000), store.claim(30, 60_000)]);
+            const claimed = batches.flat().map((job) => job.name);
+            expect(claimed).to.have.length(50);
+            expect(new Set(claimed).size).to.equal(50);
+        });
+
+        it('round-trips users', async () => {
+
+            const user = { name: 'alice@example.test', passwordHash: 'scrypt$abc', disabled: false, createdAt: Date.now() };
+            expect(await store.getUser(user.name)).to.be.null();
+            await store.putUser(user);
+            expect(await store.getUser(user.name)).to.equal(user);
+            await store.putUser({ ...user, disabled: true });
+            expect((await store.getUser(user.name))!.disabled).to.be.true();
+        });
+    });
+}

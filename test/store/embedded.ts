@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import * as Fs from 'node:fs';
+import * as Os from 'node:os';
+import * as Path from 'node:path';
+
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { StoreUnavailable } from '../../lib/errors';
+import { EmbeddedStore, createStore } from '../../lib/store';
+import { makeRegistration } from '../helpers/domain';
+import { storeContract } from './contract';
+
+export const lab = Lab.script();
+const { describe, it } = lab;
+
+const tempPath = () => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-sqlite-')), 'nested', 'store.sqlite');
+
+storeContract(lab, 'embedded', async () => {
+
+    const path = tempPath();
+    const store = new EmbeddedStore({ path });
+    return {
+        store,
+        async cleanup() {
+
+            await store.close();
+            await store.close();
+            Fs.rmSync(Path.dirname(Path.dirname(path)), { recursive: true, force: true });
+        }
+    };
+});
+
+describe('EmbeddedStore', () => {
+
+    it('keeps data across close and reopen, in a private directory', async () => {
+
+        const path = tempPath();
+        const registration = makeRegistration('bob@example.test');
+        const first = new EmbeddedStore({ path });
+        await first.putRegistrations([registration]);
+        await first.close();
+        expect(Fs.statSync(Path.dirname(path)).mode & 0o777).to.equal(0o700);
+
+        const second = createStore({ dataDir: Path.dirname(path) });
+        expect(second.kind).to.equal('embedded');
+        expect(await second.getRegistrations('bob@example.test')).to.equal([registration]);
+        await second.close();
+    });
+
+    it('lets two handles on one file (server and CLI) see each other\'s writes', async () => {
+
+        const path = tempPath();
+        const server = new EmbeddedStore({ path });
+        const cli = new EmbeddedStore({ path });
+        await cli.putRegistrations([makeRegistration('carol@example.test')]);
+        expect(await server.getRegistrations('carol@example.test')).to.have.length(1);
+        expect((await server.claim(10, 1000)).map((job) => job.name)).to.equal(['carol@example.test']);
+        await server.close();
+        await cli.close();
+    });
+
+    it('reopens consistent after the writing process is killed with SIGKILL', async () => {
+
+        const path = tempPath();
+        new EmbeddedStore({ path }).close();
+        const script = `
+            require('ts-node').register({ transpileOnly: true });
+            const { EmbeddedStore } = require(${JSON.stringify(Path.join(__dirname, '../../lib/store/embedded.ts'))});
+            const store = new EmbeddedStore({ path: ${JSON.stringify(path)} });
+            let i = 0;
+            (async () => { for (;;) { await store.putRegistrations([{ name: 'n' + (i % 100) + '@example.test', keyId: String(i).padStart(16, '0'), algorithm: 'ed25519', size: 256, format: 'spki', fingerprint: 'f', spki: 'AA==', container: 'c', usage: ['sign'], registeredAt: i }]); if (++i === 50) process.stdout.write('writing\\n'); } })();`;
+        const child = spawn(process.execPath, ['-e', script], { cwd: Path.join(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+        await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+        child.kill('SIGKILL');
+        await new Promise((resolve) => child.once('exit', resolve));
+
+        const store = new EmbeddedStore({ path });
+        let registrations = 0;
+        for await (const name of store.scanNames()) {
+            for (const registration of await store.getRegistrations(name)) {
+                expect(registration.name).to.equal(name);
+                registrations++;
+            }
+        }
+
+        // Every registration written is queued with it (one transaction), none half-written.
+        expect(registrations).to.be.at.least(50);
+        expect(await store.queueDepth()).to.be.at.most(100);
+        await store.close();
+    });
+
+    it('refuses to open where it cannot write, with the reason', () => {
+
+        expect(() => new EmbeddedStore({ path: '/proc/iks/store.sqlite' })).to.throw();
+        const file = tempPath();
+        Fs.mkdirSync(Path.dirname(file), { recursive: true });
+        Fs.mkdirSync(file);
+        expect(() => new EmbeddedStore({ path: file })).to.throw(StoreUnavailable, /cannot open the embedded store/);
+    });
+});

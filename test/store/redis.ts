@@ -1,0 +1,99 @@
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { StoreUnavailable } from '../../lib/errors';
+import { RedisKeys, RedisStore, createStore } from '../../lib/store';
+import { makeRegistration } from '../helpers/domain';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server';
+import { storeContract } from './contract';
+
+export const lab = Lab.script();
+const { describe, it, before, after } = lab;
+
+let redis: RedisServer;
+let counter = 0;
+
+before(async () => {
+
+    redis = await startRedisServer();
+});
+
+after(async () => {
+
+    await redis.stop();
+});
+
+storeContract(lab, 'redis', async () => {
+
+    // A unique prefix per test; cleanup deletes only that prefix's keys.
+    const prefix = `iks-contract-${process.pid}-${++counter}`;
+    const store = new RedisStore({ url: redis.url, keyPrefix: prefix });
+    return {
+        store,
+        async cleanup() {
+
+            const cleaner = new RedisStore({ url: redis.url, keyPrefix: prefix });
+            const client = (cleaner as unknown as { keys: RedisKeys }).keys;
+            void client;
+            const { Redis } = await import('ioredis');
+            const raw = new Redis(redis.url);
+            const keys = await raw.keys(`${prefix}:*`);
+            if (keys.length > 0) {
+                await raw.del(...keys);
+            }
+
+            await raw.quit();
+            await cleaner.close();
+            await store.close();
+        }
+    };
+});
+
+describe('RedisStore', () => {
+
+    it('needs a URL or a client', () => {
+
+        expect(() => new RedisStore({})).to.throw(StoreUnavailable, /url or a client/);
+    });
+
+    it('is what createStore makes when a Redis URL is configured', async () => {
+
+        const store = createStore({ redisUrl: redis.url, dataDir: '/nonexistent', keyPrefix: `iks-create-${process.pid}` });
+        expect(store.kind).to.equal('redis');
+        await store.ping();
+        await store.close();
+    });
+
+    it('uses one hash tag per name so each name\'s keys share a cluster slot', () => {
+
+        const keys = new RedisKeys('iks');
+        expect(keys.registrations('bob@example.test')).to.equal('iks:{bob@example.test}:reg');
+        expect(keys.documents('bob@example.test')).to.equal('iks:{bob@example.test}:doc');
+        expect(keys.nameOfRegistrations(keys.registrations('bob@example.test'))).to.equal('bob@example.test');
+        expect([keys.pending, keys.leased, keys.leases, keys.attempts].every((key) => key.includes('{queue}'))).to.be.true();
+    });
+
+    it('fails fast with StoreUnavailable while Redis is down and recovers when it returns', async () => {
+
+        const server = await startRedisServer();
+        const store = new RedisStore({ url: server.url, keyPrefix: 'iks-fault', commandTimeout: 500 });
+        await store.putRegistrations([makeRegistration('bob@example.test')]);
+        await server.kill();
+
+        await expect(store.ping()).to.reject(StoreUnavailable);
+        await expect(store.getDocument('bob@example.test', 'list')).to.reject(StoreUnavailable);
+
+        await server.start();
+        let recovered = false;
+        for (let i = 0; i < 100 && !recovered; ++i) {
+            recovered = await store.ping().then(() => true, () => false);
+            if (!recovered) {
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+        }
+
+        expect(recovered).to.be.true();
+        await store.close();
+        await server.stop();
+    });
+});

@@ -1,0 +1,119 @@
+import * as Path from 'node:path';
+
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { loadDomainPublicKey, loadDomainSigningKey } from '../../../lib/keys';
+import type { SigningKey } from '../../../lib/keys/types';
+import type { KeyDocument, KeyListDocument, PublishedKeyDocument } from '../../../lib/xml/types';
+import { verifyDocument } from '../../../lib/xmldsig';
+import { buildDomainDocuments, buildNameDocuments, entityTag, publishedDomainKeys } from '../../../workers/updater';
+import { makeDomain, makeRegistration, runTool, tempFile, type TestDomain } from '../../helpers/domain';
+
+export const lab = Lab.script();
+const { describe, it, before, after } = lab;
+
+describe('updater documents', () => {
+
+    const policy = { validity: 3600_000, refreshBefore: 600_000 };
+    const now = Date.UTC(2026, 10, 24, 12, 0, 0);
+    const name = 'bob@example.test';
+    const schema = Path.join(__dirname, '../../../lib/xml/schema/iks.xsd');
+    let domain: TestDomain;
+    let ksk: SigningKey;
+
+    before(async () => {
+
+        domain = await makeDomain();
+        ksk = loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk');
+    });
+
+    after(async () => {
+
+        await domain.cleanup();
+    });
+
+    it('lists only keys that are neither revoked nor expired and signs one document per key', () => {
+
+        const valid = makeRegistration(name, 'ed25519', { registeredAt: now - 2000 });
+        const rsa = makeRegistration(name, 'rsa', { registeredAt: now - 1000, usage: ['encrypt', 'sign'] });
+        const expired = makeRegistration(name, 'x25519', { expiresAt: now - 1 });
+        const revoked = makeRegistration(name, 'ec', { revokedAt: now - 5000, revocationReason: 'keyCompromise' });
+
+        const { documents, nextDue } = buildNameDocuments(name, [revoked, rsa, expired, valid], ksk, policy, now);
+        expect([...documents.keys()].sort()).to.equal(['list', `key:${valid.keyId}`, `key:${rsa.keyId}`, `key:${revoked.keyId}`].sort());
+        expect(nextDue).to.equal(now + policy.validity - policy.refreshBefore);
+
+        const list = verifyDocument(documents.get('list')!.body, { publicKey: ksk.publicKey, keyName: ksk.keyName, type: 'KeyList', name, now }) as KeyListDocument;
+        expect(list.keys.map((key) => key.id)).to.equal([valid.keyId, rsa.keyId]);
+        expect(list.keys[1]!.usage).to.equal(['encrypt', 'sign']);
+        expect(list.notAfter).to.equal(now + policy.validity);
+
+        const key = verifyDocument(documents.get(`key:${rsa.keyId}`)!.body, { publicKey: ksk.publicKey, keyName: ksk.keyName, type: 'KeyDocument', name, now }) as KeyDocument;
+        expect(key.status).to.equal('active');
+        expect(key.key.spki).to.equal(rsa.spki);
+        expect(key.key.container).to.equal(rsa.container);
+
+        const revocation = verifyDocument(documents.get(`key:${revoked.keyId}`)!.body, { publicKey: ksk.publicKey, keyName: ksk.keyName, type: 'KeyDocument', name, now }) as KeyDocument;
+        expect(revocation.status).to.equal('revoked');
+        expect(revocation.revokedAt).to.equal(now - 5000);
+        expect(revocation.revocationReason).to.equal('keyCompromise');
+    });
+
+    it('caps validity at the earliest expiry of a listed key and comes back then', () => {
+
+        const soon = makeRegistration(name, 'ed25519', { expiresAt: now + 60_000 });
+        const later = makeRegistration(name, 'ed25519');
+        const { documents, nextDue } = buildNameDocuments(name, [soon, later], ksk, policy, now);
+        expect(documents.get('list')!.notAfter).to.equal(now + 60_000);
+        expect(documents.get(`key:${soon.keyId}`)!.notAfter).to.equal(now + 60_000);
+        expect(documents.get(`key:${later.keyId}`)!.notAfter).to.equal(now + policy.validity);
+        expect(nextDue).to.equal(now + 60_000);
+    });
+
+    it('publishes nothing for a name without keys', () => {
+
+        const expired = makeRegistration(name, 'ed25519', { expiresAt: now });
+        expect(buildNameDocuments(name, [], ksk, policy, now)).to.equal({ documents: new Map(), nextDue: null });
+        expect(buildNameDocuments(name, [expired], ksk, policy, now).documents.size).to.equal(0);
+    });
+
+    it('is deterministic for the same input and clock', () => {
+
+        const registration = makeRegistration(name);
+        const first = buildNameDocuments(name, [registration], ksk, policy, now).documents.get('list')!;
+        const second = buildNameDocuments(name, [registration], ksk, policy, now).documents.get('list')!;
+        // ECDSA signatures are randomised; everything that is signed is identical.
+        expect(first.body.replace(/<ds:Signature.*$/s, '')).to.equal(second.body.replace(/<ds:Signature.*$/s, ''));
+        expect(first.etag).to.match(/^"[A-Za-z0-9_-]{27}"$/);
+        expect(entityTag(first.body)).to.equal(first.etag);
+    });
+
+    it('produces documents that xmlsec1 verifies with the KSK PEM and xmllint validates', () => {
+
+        const { documents } = buildNameDocuments(name, [makeRegistration(name, 'ec'), makeRegistration(name, 'rsa')], ksk, policy, Date.now());
+        const kskPem = tempFile('ksk.pem', loadDomainPublicKey(domain.dataDir, domain.domain, 'ksk').pem);
+        for (const [slot, document] of documents) {
+            const file = tempFile(`${slot.replace(':', '-')}.xml`, document.body);
+            const verified = runTool('xmlsec1', ['--verify', '--pubkey-pem', kskPem, file]);
+            expect(verified.output, slot).to.contain('OK');
+            expect(verified.status, slot).to.equal(0);
+            const valid = runTool('xmllint', ['--noout', '--schema', schema, file]);
+            expect(valid.status, valid.output).to.equal(0);
+        }
+    });
+
+    it('publishes the RSK and the encryption key KSK-signed under the domain', () => {
+
+        const published = publishedDomainKeys(domain.dataDir, domain.domain);
+        const { documents, nextDue } = buildDomainDocuments(domain.domain, published, ksk, policy, now);
+        expect([...documents.keys()]).to.equal(['rsk', 'enc']);
+        expect(nextDue).to.equal(now + policy.validity - policy.refreshBefore);
+        const rsk = verifyDocument(documents.get('rsk')!.body, { publicKey: ksk.publicKey, keyName: ksk.keyName, type: 'PublishedKey', name: domain.domain, now }) as PublishedKeyDocument;
+        expect(rsk.role).to.equal('rsk');
+        expect(rsk.keyName).to.equal(loadDomainPublicKey(domain.dataDir, domain.domain, 'rsk').keyName);
+        const enc = verifyDocument(documents.get('enc')!.body, { publicKey: ksk.publicKey, keyName: ksk.keyName, type: 'PublishedKey', name: domain.domain, now }) as PublishedKeyDocument;
+        expect(enc.key.algorithm).to.equal('rsa');
+        expect(buildDomainDocuments(domain.domain, [], ksk, policy, now).nextDue).to.be.null();
+    });
+});

@@ -1,0 +1,137 @@
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { loadDomainSigningKey } from '../../../lib/keys';
+import type { Store } from '../../../lib/store/types';
+import { Updater, createUpdater, publishedDomainKeys } from '../../../workers/updater';
+import { makeDomain, makeRegistration, overrideStore, type TestDomain } from '../../helpers/domain';
+
+export const lab = Lab.script();
+const { describe, it, beforeEach, afterEach } = lab;
+
+describe('Updater', () => {
+
+    let domain: TestDomain;
+
+    beforeEach(async () => {
+
+        domain = await makeDomain();
+    });
+
+    afterEach(async () => {
+
+        await domain.cleanup();
+    });
+
+    const updaterFor = (store: Store, extra: Partial<ConstructorParameters<typeof Updater>[0]> = {}) => new Updater({
+        store,
+        domain: domain.domain,
+        ksk: loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk'),
+        published: publishedDomainKeys(domain.dataDir, domain.domain),
+        policy: { validity: 3600_000, refreshBefore: 600_000 },
+        batchSize: 10,
+        lease: 30_000,
+        pollInterval: 10,
+        ...extra
+    });
+
+    it('signs queued names, then schedules their re-sign instead of leaving them due', async () => {
+
+        const { store } = domain;
+        await store.putRegistrations([makeRegistration('alice@example.test'), makeRegistration('bob@example.test')]);
+        await store.enqueue([domain.domain]);
+
+        const updater = updaterFor(store);
+        expect(await updater.drain()).to.equal({ processed: 3, failed: 0 });
+        expect(await store.getDocument('alice@example.test', 'list')).to.exist();
+        expect(await store.getDocument(domain.domain, 'rsk')).to.exist();
+        expect(await store.getDocument(domain.domain, 'enc')).to.exist();
+
+        // Nothing is due now; the re-signs wait in the queue for their time.
+        expect(await updater.runBatch()).to.equal({ processed: 0, failed: 0 });
+        expect(await store.queueDepth()).to.equal(3);
+    });
+
+    it('is idempotent and removes the documents of a name whose keys are gone', async () => {
+
+        const { store } = domain;
+        const registration = makeRegistration('bob@example.test');
+        await store.putRegistrations([registration]);
+        const updater = updaterFor(store);
+        await updater.processName('bob@example.test');
+        await updater.processName('bob@example.test');
+        expect(await store.getDocument('bob@example.test', `key:${registration.keyId}`)).to.exist();
+
+        await store.deleteRegistration('bob@example.test', registration.keyId);
+        await updater.drain();
+        expect(await store.getDocument('bob@example.test', 'list')).to.be.null();
+        expect(await store.getDocument('bob@example.test', `key:${registration.keyId}`)).to.be.null();
+    });
+
+    it('gives failed names back to the queue with a backoff and reports the error', async () => {
+
+        const { store } = domain;
+        await store.putRegistrations([makeRegistration('bob@example.test')]);
+        const errors: string[] = [];
+        const broken: Store = overrideStore(store, {
+            replaceDocuments: () => Promise.reject(new Error('disk full')),
+            fail: () => Promise.reject(new Error('store gone'))
+        });
+
+        const failing = updaterFor(broken, { onError: (error, name) => errors.push(`${name}: ${(error as Error).message}`) });
+        expect(await failing.runBatch()).to.equal({ processed: 0, failed: 1 });
+        expect(errors).to.equal(['bob@example.test: disk full']);
+
+        // fail() failed too: the name stays leased, still in the queue, and comes back when the lease lapses.
+        expect(await store.claim(10, 1000)).to.equal([]);
+        expect(await store.queueDepth()).to.equal(1);
+    });
+
+    it('backs off with fail() when processing throws', async () => {
+
+        const { store } = domain;
+        await store.putRegistrations([makeRegistration('bob@example.test')]);
+        const broken: Store = overrideStore(store, { getRegistrations: () => Promise.reject(new Error('boom'))
+    });
+        const updater = updaterFor(broken);
+        expect(await updater.runBatch()).to.equal({ processed: 0, failed: 1 });
+        // Not due again immediately: the retry waits for its backoff.
+        expect(await store.claim(10, 1000)).to.equal([]);
+        expect(await store.queueDepth()).to.equal(1);
+    });
+
+    it('runs in the background until stopped and wakes up when poked', async () => {
+
+        const { store } = domain;
+        const updater = updaterFor(store, { pollInterval: 60_000 });
+        updater.start();
+        updater.start();
+        await store.putRegistrations([makeRegistration('carol@example.test')]);
+        updater.poke();
+        for (let i = 0; i < 200 && !(await store.getDocument('carol@example.test', 'list')); ++i) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+
+        expect(await store.getDocument('carol@example.test', 'list')).to.exist();
+        await updater.stop();
+    });
+
+    it('keeps running when a batch cannot even be claimed', async () => {
+
+        const { store } = domain;
+        const errors: unknown[] = [];
+        const broken: Store = overrideStore(store, { claim: () => Promise.reject(new Error('store down'))
+    });
+        const updater = updaterFor(broken, { onError: (error) => errors.push(error) });
+        updater.start();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await updater.stop();
+        expect(errors.length).to.be.above(0);
+    });
+
+    it('is created from configuration, loading the KSK', () => {
+
+        const updater = createUpdater(domain.config, domain.store);
+        expect(updater).to.be.an.instanceof(Updater);
+    });
+});

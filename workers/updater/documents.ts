@@ -1,0 +1,170 @@
+/**
+ * What the updater publishes for one name (paper §6.2): the KSK-signed key list of
+ * its currently valid keys, one KSK-signed document per key (a signed revocation for
+ * revoked keys still within retention), and when the name must be looked at again.
+ * Pure: the same registrations and clock give the same documents.
+ */
+import { createHash } from 'node:crypto';
+
+import type { PublicKeyInfo, SigningKey } from '../../lib/keys/types';
+import type { Registration, StoredDocument } from '../../lib/store/types';
+import type { KeyMaterial, KeyMetadata, IksDocument } from '../../lib/xml/types';
+import { renderAndSign } from '../../lib/xmldsig';
+
+export interface SigningPolicy {
+    /** Signature validity, ms. */
+    readonly validity: number;
+    /** Re-sign this long before a signature expires, ms. */
+    readonly refreshBefore: number;
+}
+
+export interface NameDocuments {
+    /** Slot → signed document; empty when the name has nothing to publish. */
+    readonly documents: Map<string, StoredDocument>;
+    /** When the name must be processed again (earliest re-sign or key expiry), or null. */
+    readonly nextDue: number | null;
+}
+
+/** A key is listed while it is neither revoked nor past its expiry. */
+export function isListed(registration: Registration, now: number): boolean {
+
+    return registration.revokedAt === undefined && (registration.expiresAt === undefined || registration.expiresAt > now);
+}
+
+function metadataOf(registration: Registration): KeyMetadata {
+
+    return {
+        id: registration.keyId,
+        algorithm: registration.algorithm,
+        size: registration.size,
+        ...(registration.curve !== undefined ? { curve: registration.curve } : {}),
+        format: registration.format,
+        fingerprint: registration.fingerprint,
+        usage: registration.usage,
+        registeredAt: registration.registeredAt,
+        ...(registration.expiresAt !== undefined ? { expiresAt: registration.expiresAt } : {})
+    };
+}
+
+function materialOf(registration: Registration): KeyMaterial {
+
+    return { ...metadataOf(registration), spki: registration.spki, container: registration.container };
+}
+
+/** Entity tag of a signed body: a digest, so any two gateways agree on it. */
+export function entityTag(body: string): string {
+
+    return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
+/**
+ * Signs `document` with the KSK into a stored document.
+ * Security: the caller is the updater (or an on-line/on-demand signer); the KSK never leaves it.
+ */
+export function signStored(document: IksDocument, ksk: SigningKey): StoredDocument {
+
+    const body = renderAndSign(document, ksk);
+    return { body, etag: entityTag(body), signedAt: document.issuedAt, notAfter: document.notAfter };
+}
+
+/**
+ * Builds every document of `name` from its registrations, signed with the KSK.
+ * A listed key's expiry caps the validity of the documents that list it, so a
+ * cached answer can never vouch for an expired key.
+ */
+export function buildNameDocuments(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number): NameDocuments {
+
+    const sorted = [...registrations].sort((a, b) => a.registeredAt - b.registeredAt || a.keyId.localeCompare(b.keyId));
+    const listed = sorted.filter((registration) => isListed(registration, now));
+    const revoked = sorted.filter((registration) => registration.revokedAt !== undefined);
+
+    const documents = new Map<string, StoredDocument>();
+    if (listed.length === 0 && revoked.length === 0) {
+        return { documents, nextDue: null };
+    }
+
+    const fullValidity = now + policy.validity;
+    const earliestExpiry = Math.min(fullValidity, ...listed.map((registration) => registration.expiresAt ?? fullValidity));
+
+    if (listed.length > 0) {
+        documents.set('list', signStored({
+            type: 'KeyList',
+            name,
+            issuedAt: now,
+            notAfter: earliestExpiry,
+            keys: listed.map(metadataOf)
+        }, ksk));
+    }
+
+    for (const registration of listed) {
+        documents.set(`key:${registration.keyId}`, signStored({
+            type: 'KeyDocument',
+            name,
+            issuedAt: now,
+            notAfter: Math.min(fullValidity, registration.expiresAt ?? fullValidity),
+            status: 'active',
+            key: materialOf(registration)
+        }, ksk));
+    }
+
+    for (const registration of revoked) {
+        documents.set(`key:${registration.keyId}`, signStored({
+            type: 'KeyDocument',
+            name,
+            issuedAt: now,
+            notAfter: fullValidity,
+            status: 'revoked',
+            key: materialOf(registration),
+            revokedAt: registration.revokedAt!,
+            ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {})
+        }, ksk));
+    }
+
+    // Look again when the first signature needs refreshing or the first listed key expires.
+    const refreshAt = Math.max(now, fullValidity - policy.refreshBefore);
+    const nextDue = Math.min(refreshAt, earliestExpiry);
+    return { documents, nextDue };
+}
+
+/** A domain key published in IKS (paper §4.3: the RSK "can be retrieved from the IKS"). */
+export interface PublishedDomainKey {
+    readonly role: 'rsk' | 'enc';
+    readonly keyName: string;
+    readonly key: PublicKeyInfo;
+}
+
+const domainKeyUsage: Record<PublishedDomainKey['role'], string> = {
+    rsk: 'iks-response-signing',
+    enc: 'iks-password-encryption'
+};
+
+/** Builds the KSK-signed documents that publish the domain's RSK and encryption key (slots `rsk`, `enc`). */
+export function buildDomainDocuments(domain: string, keys: readonly PublishedDomainKey[], ksk: SigningKey, policy: SigningPolicy, now: number): NameDocuments {
+
+    const documents = new Map<string, StoredDocument>();
+    const notAfter = now + policy.validity;
+    for (const published of keys) {
+        documents.set(published.role, signStored({
+            type: 'PublishedKey',
+            name: domain,
+            issuedAt: now,
+            notAfter,
+            role: published.role,
+            keyName: published.keyName,
+            key: {
+                id: published.key.id,
+                algorithm: published.key.algorithm,
+                size: published.key.size,
+                ...(published.key.curve !== undefined ? { curve: published.key.curve } : {}),
+                format: 'spki',
+                fingerprint: published.key.fingerprint,
+                usage: [domainKeyUsage[published.role]],
+                registeredAt: now,
+                spki: published.key.spki.toString('base64'),
+                container: published.key.container
+            }
+        }, ksk));
+    }
+
+    return { documents, nextDue: documents.size > 0 ? Math.max(now, notAfter - policy.refreshBefore) : null };
+}

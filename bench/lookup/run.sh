@@ -60,6 +60,9 @@ for _ in $(seq 1 100); do curl -sf -o "$work/doc.xml" "$url" && break; sleep 0.2
 
 mkdir -p "$work/www" "$work/nginx"
 cp "$work/doc.xml" "$work/www/bob.xml"
+# nginx's worker drops root for an unprivileged user; mktemp -d made $work 0700.
+chmod 755 "$work" "$work/www"
+chmod 644 "$work/www/bob.xml"
 cat >"$work/nginx/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -79,7 +82,13 @@ CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!)
 sleep 0.5
-curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/bob.xml"
+curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/bob.xml" || { cat "$work/nginx/error.log" >&2; echo "nginx did not serve the document" >&2; exit 1; }
+
+hapi_port=$(free_port)
+http_port_raw=$(free_port)
+node bench/lookup/baseline.js "$work/doc.xml" "$hapi_port" "$http_port_raw" &
+pids+=($!)
+sleep 0.5
 
 run_wrk() { wrk -t1 -c"$connections" -d"$duration" --latency "$1" | tee -a "$work/wrk.log" | awk '/Requests\/sec/ {print $2}'; }
 
@@ -87,5 +96,11 @@ echo "document: $(wc -c <"$work/doc.xml") bytes; wrk -t1 -c$connections -d$durat
 wrk -t1 -c"$connections" -d2s "$url" >/dev/null   # warm-up (JIT)
 iks=$(run_wrk "$url")
 ngx=$(run_wrk "http://127.0.0.1:$nginx_port/bob.xml")
+hapi=$(run_wrk "http://127.0.0.1:$hapi_port/ikqs/v1/n/$name")
+raw=$(run_wrk "http://127.0.0.1:$http_port_raw/ikqs/v1/n/$name")
 grep -E 'Latency|99%' "$work/wrk.log" | sed 's/^/  /'
-printf 'iks-query: %s req/s\nnginx:     %s req/s\nratio:     %.2f x nginx\n' "$iks" "$ngx" "$(echo "$iks / $ngx" | bc -l)"
+ratio() { echo "$1 / $ngx" | bc -l; }
+printf 'iks-query:             %9.0f req/s  %.2f x nginx\n' "$iks" "$(ratio "$iks")"
+printf 'nginx (static file):   %9.0f req/s\n' "$ngx"
+printf 'baseline, empty hapi:  %9.0f req/s  %.2f x nginx  (ceiling for any hapi route)\n' "$hapi" "$(ratio "$hapi")"
+printf 'baseline, node:http:   %9.0f req/s  %.2f x nginx\n' "$raw" "$(ratio "$raw")"

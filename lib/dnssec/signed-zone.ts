@@ -1,5 +1,5 @@
 /**
- * The signed zone as a plain value: what the signer writes (`<dataDir>/<domain>/zone.signed`)
+ * The signed zone as a plain value: what the signer writes (`<dataDir>/<domain>/public/zone.signed`)
  * and the DNS plugin reads. It holds public data only: records, signatures, NSEC chain.
  */
 import Joi from 'joi';

@@ -2,7 +2,7 @@
  * dns-authority: serves the domain's signed IKS zone over UDP and TCP (ARCHITECTURE §3 "DNS").
  *
  * It holds no key (ARCHITECTURE §2): the zone arrives signed, either as a SignedZone value
- * or as the file the signer writes (`<dataDir>/<domain>/zone.signed`), which is re-read
+ * or as the file the signer writes (`<dataDir>/<domain>/public/zone.signed`), which is re-read
  * when it changes. The sockets follow the hapi server's lifecycle.
  */
 import * as Fs from 'node:fs';

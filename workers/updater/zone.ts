@@ -12,14 +12,18 @@ import { needsResign, parseSignedZone, serializeSignedZone, signZone, trustAncho
 import { loadDomainPublicKey, loadDomainSigningKey } from '../../lib/keys';
 import { buildZone, type ZoneSpec } from '../../lib/zone/spec';
 
-/** Where the signed zone and the public trust material of a domain live. */
+/**
+ * Where the signed zone and the public trust material of a domain live. All of it is
+ * public (DNS serves it), so it sits in `public/`: the signer is the only writer and
+ * the gateway mounts that directory read-only, without any private key beside it.
+ */
 export function zonePaths(config: Pick<IksConfig, 'dataDir' | 'domain'>): { signedZone: string; trustAnchor: string; ds: string } {
 
-    const dir = domainDir(config);
+    const dir = Path.join(domainDir(config), 'public');
     return {
         signedZone: Path.join(dir, 'zone.signed'),
-        trustAnchor: Path.join(dir, 'public', 'trust-anchor.conf'),
-        ds: Path.join(dir, 'public', 'ds.txt')
+        trustAnchor: Path.join(dir, 'trust-anchor.conf'),
+        ds: Path.join(dir, 'ds.txt')
     };
 }
 

@@ -10,11 +10,12 @@
  */
 import { createPrivateKey, createPublicKey, KeyObject, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 
+import Bounce from '@hapi/bounce';
 import { DOMParser, type Element, type Node as DomNode } from '@xmldom/xmldom';
 import { createOptionalCallbackFunction, SignedXml } from 'xml-crypto';
 
 import { BadSignature, InvalidKey, InvalidXml, NameMismatch, SignatureExpired, SignatureNotYetValid, UnexpectedDocument, WrongSigner } from '../errors';
-import { screenXml } from '../xml/parse';
+import { parseXml, screenXml } from '../xml/parse';
 import { readDocument } from '../xml/read-document';
 import type { IksDocument, IksDocumentType } from '../xml/types';
 import { DS_NAMESPACE, ECDSA_SHA256, ENVELOPED_SIGNATURE, EXC_C14N, RSA_SHA256, SHA256_DIGEST, signatureMethodFor } from './profile';
@@ -199,7 +200,17 @@ function checkProfile(xml: string, signatureMethod: string): { signature: Elemen
  */
 export function verifyDocument(xml: string, expect: VerifyExpectation): IksDocument {
 
+    // Forbidden constructs first (DOCTYPE, entities, size), with their own reasons; then
+    // well-formedness by our strict parser, not by xmldom, which recovers from
+    // malformed markup with a mere warning.
     screenXml(xml, internals.maxBytes);
+    try {
+        parseXml(xml, { maxBytes: internals.maxBytes });
+    }
+    catch (err) {
+        Bounce.rethrow(err, 'system');
+        throw new InvalidXml(`Signed document is not well-formed XML: ${(err as Error).message}`, { cause: err });
+    }
 
     const signatureMethod = signatureMethodFor(expect.publicKey);
     if (signatureMethod === null) {

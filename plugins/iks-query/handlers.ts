@@ -26,12 +26,19 @@ export interface LookupSettings {
 const internals = {
     xml: 'application/xml; charset=utf-8',
     // Seconds a client is asked to wait while an expired document is being re-signed.
-    retryAfter: 1
+    retryAfter: 1,
+    // URL-form names longer than this are refused before decoding (a name is at most ~1.3 KB).
+    maxEncodedName: 2048,
+    // Decoding and canonicalising a name (NFC, IDNA) costs more than the store read of a
+    // lookup; results are memoised for short names, in a map cleared whenever it fills.
+    memoisedNameLength: 256,
+    memoisedNames: 8192
 };
 
 export class LookupHandlers {
 
     readonly #settings: LookupSettings;
+    readonly #parsedNames = new Map<string, ParsedName>();
 
     constructor(settings: LookupSettings) {
 
@@ -95,6 +102,24 @@ export class LookupHandlers {
 
     #parseName(encoded: string): ParsedName {
 
+        let parsed = this.#parsedNames.get(encoded);
+        if (parsed === undefined) {
+            parsed = this.#decodeName(encoded);
+        }
+
+        if (parsed.domain !== this.#settings.domain) {
+            throw Boom.notFound(`this key service does not serve the domain "${parsed.domain}"`);
+        }
+
+        return parsed;
+    }
+
+    #decodeName(encoded: string): ParsedName {
+
+        if (encoded.length > internals.maxEncodedName) {
+            throw Boom.badRequest(`name is longer than ${internals.maxEncodedName} characters in URL form`);
+        }
+
         let parsed: ParsedName;
         try {
             parsed = nameFromUrlForm(encoded);
@@ -104,8 +129,12 @@ export class LookupHandlers {
             throw Boom.badRequest((error as Error).message);
         }
 
-        if (parsed.domain !== this.#settings.domain) {
-            throw Boom.notFound(`this key service does not serve the domain "${parsed.domain}"`);
+        if (encoded.length <= internals.memoisedNameLength) {
+            if (this.#parsedNames.size >= internals.memoisedNames) {
+                this.#parsedNames.clear();
+            }
+
+            this.#parsedNames.set(encoded, parsed);
         }
 
         return parsed;

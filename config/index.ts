@@ -14,6 +14,35 @@ import { canonicalDomain } from '../lib/names';
 
 export type SigningStrategy = 'offline' | 'ondemand' | 'online';
 
+export type AuthenticationMethodName = 'password' | 'user-key' | 'assertion';
+
+/** The registration service (iks-register, paper §5.2–§5.3). */
+export interface RegisterConfig {
+    /** Authentication methods this domain accepts (paper §5.2). */
+    readonly methods: readonly AuthenticationMethodName[];
+    /** Largest accepted request body, bytes. */
+    readonly maxRequestBytes: number;
+    /** Most keys a name may have listed at once (active, not expired). */
+    readonly maxKeysPerName: number;
+    /** Largest accepted key size in bits (the RSA modulus; EC/EdDSA sizes are fixed and small). */
+    readonly maxKeySize: number;
+    /** Seconds a request timestamp may differ from the server clock; nonces are kept this long. */
+    readonly replayWindow: number;
+    /** Longest accepted lifetime of a third-party assertion, seconds. */
+    readonly assertionMaxLifetime: number;
+    /** Seconds an RSK-signed registration answer stays valid. */
+    readonly answerValidity: number;
+    /** Brute-force protection of the password method. */
+    readonly passwordFailures: {
+        readonly perEntity: number;
+        readonly perAddress: number;
+        /** Seconds over which failures are counted. */
+        readonly window: number;
+        /** Seconds of lockout once a limit is passed. */
+        readonly lockout: number;
+    };
+}
+
 export interface IksConfig {
     readonly domain: string;
     readonly dataDir: string;
@@ -37,6 +66,7 @@ export interface IksConfig {
     };
     readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     readonly zone: ZoneConfig;
+    readonly register: RegisterConfig;
 }
 
 export interface ZoneConfig {
@@ -72,8 +102,22 @@ const internals = {
         IKS_UPDATER_POLL_INTERVAL: 'updater.pollInterval',
         IKS_UPDATER_BATCH_SIZE: 'updater.batchSize',
         IKS_UPDATER_LEASE: 'updater.lease',
-        IKS_LOG_LEVEL: 'logLevel'
+        IKS_LOG_LEVEL: 'logLevel',
+        IKS_REGISTER_METHODS: 'register.methods',
+        IKS_REGISTER_MAX_REQUEST_BYTES: 'register.maxRequestBytes',
+        IKS_REGISTER_MAX_KEYS_PER_NAME: 'register.maxKeysPerName',
+        IKS_REGISTER_MAX_KEY_SIZE: 'register.maxKeySize',
+        IKS_REGISTER_REPLAY_WINDOW: 'register.replayWindow',
+        IKS_REGISTER_ASSERTION_MAX_LIFETIME: 'register.assertionMaxLifetime',
+        IKS_REGISTER_ANSWER_VALIDITY: 'register.answerValidity',
+        IKS_REGISTER_PASSWORD_FAILURES_PER_ENTITY: 'register.passwordFailures.perEntity',
+        IKS_REGISTER_PASSWORD_FAILURES_PER_ADDRESS: 'register.passwordFailures.perAddress',
+        IKS_REGISTER_PASSWORD_FAILURES_WINDOW: 'register.passwordFailures.window',
+        IKS_REGISTER_PASSWORD_LOCKOUT: 'register.passwordFailures.lockout'
     } as Record<string, string>,
+
+    // Environment variables holding comma-separated lists.
+    lists: new Set(['IKS_REGISTER_METHODS']),
 
     port: Joi.number().integer().min(0).max(65535),
     seconds: Joi.number().integer().min(1).max(10 * 365 * 86400)
@@ -121,6 +165,21 @@ const schema = Joi.object({
             port: internals.port.min(1).required(),
             target: Joi.string().hostname().required()
         })).min(1)
+    }).default(),
+    register: Joi.object({
+        methods: Joi.array().items(Joi.string().valid('password', 'user-key', 'assertion')).min(1).unique().default(['password', 'user-key', 'assertion']),
+        maxRequestBytes: Joi.number().integer().min(1024).max(1024 * 1024).default(32 * 1024),
+        maxKeysPerName: Joi.number().integer().min(1).max(1000).default(16),
+        maxKeySize: Joi.number().integer().min(256).max(16384).default(8192),
+        replayWindow: Joi.number().integer().min(10).max(3600).default(300),
+        assertionMaxLifetime: internals.seconds.max(30 * 86400).default(86400),
+        answerValidity: internals.seconds.default(3600),
+        passwordFailures: Joi.object({
+            perEntity: Joi.number().integer().min(1).max(1000).default(5),
+            perAddress: Joi.number().integer().min(1).max(100000).default(50),
+            window: internals.seconds.max(86400).default(900),
+            lockout: internals.seconds.max(86400).default(900)
+        }).default()
     }).default()
 }).custom((value: { refreshBefore: number; signatureValidity: number }, helpers) => {
 
@@ -201,7 +260,7 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
     for (const [variable, path] of Object.entries(internals.env)) {
         const value = env[variable];
         if (value !== undefined && value !== '') {
-            setPath(raw, path, value);
+            setPath(raw, path, internals.lists.has(variable) ? value.split(',').map((item) => item.trim()).filter(Boolean) : value);
             sources.set(path, variable);
         }
     }
@@ -217,7 +276,8 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
     if (error) {
         const detail = error.details[0]!;
         const path = detail.path.join('.');
-        const source = sources.get(path) ?? (file ? `${file}` : 'defaults');
+        // An item of a list reports its index in the path; the source is the list's.
+        const source = sources.get(path) ?? sources.get(path.replace(/\.\d+$/, '')) ?? (file ? `${file}` : 'defaults');
         throw new InvalidConfig(`invalid setting ${path ? `"${path}" ` : ''}(from ${source}): ${detail.message}`);
     }
 

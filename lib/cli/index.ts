@@ -2,7 +2,7 @@
  * The `iks` command. Every subcommand reads the same configuration as the server
  * (IKS_* variables, IKS_CONFIG file), so a shell set up like the server needs no flags.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
@@ -12,14 +12,15 @@ import { domainDir, loadConfig, type IksConfig } from '../../config';
 import { createUpdater, ensureSignedZone, startZoneRefresh, zonePaths } from '../../workers/updater';
 import { dsRecord, parseSignedZone } from '../dnssec';
 import { exportZoneText } from '../zone/export';
-import { IksClient, type KeyCriteria } from '../client';
 import { createGateway } from '../gateway';
 import { ensureDomainKeys, keyNameFor } from '../keys';
 import { createStore } from '../store';
 import type { Store } from '../store/types';
 import { importFile, maxReportedErrors } from './import';
+import { runLookup, type LookupOptions } from './lookup';
 import { consoleOutput, describeError, type Output } from './output';
 import { quickstartCommands, startQuickstart } from './quickstart';
+import { addRegistrationCommands } from './registration';
 
 interface GlobalOptions {
     config?: string;
@@ -34,10 +35,10 @@ const internals = {
 
 function configFrom(program: Command, overrides: Record<string, unknown> = {}): IksConfig {
 
-    const global = program.opts<GlobalOptions>();
+    const globalOptions = program.opts<GlobalOptions>();
     return loadConfig({
-        ...(global.config !== undefined ? { file: global.config } : {}),
-        overrides: { domain: global.domain, dataDir: global.dataDir, redisUrl: global.redisUrl, ...overrides }
+        ...(globalOptions.config !== undefined ? { file: globalOptions.config } : {}),
+        overrides: { domain: globalOptions.domain, dataDir: globalOptions.dataDir, redisUrl: globalOptions.redisUrl, ...overrides }
     });
 }
 
@@ -219,59 +220,22 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         });
 
     program.command('lookup')
-        .description('look up a name and verify every link (paper §5.1); exit 0 = verified keys, 1 = verified "no keys", 2 = failure')
+        .description('look up a name and verify every link of paper §5.1 from DNSSEC; exit 0 = verified keys, 1 = verified "no keys", 2 = a link failed (named)')
         .argument('<name>', 'entity@domain')
-        .option('--url <url>', 'query service base URL (default: the configured HTTP address)')
-        .option('--ksk-pem <file>', 'KSK public key trusted out of band (default: <data-dir>/<domain>/public/ksk.pem)')
+        .option('--dns-server <address>', 'DNS server to ask: IP, IP:PORT or [IPv6]:PORT (default: $IKS_DNS_HOST:$IKS_DNS_PORT, i.e. 127.0.0.1:5300)')
+        .option('--trust-anchor <file>', 'delv-format trust-anchor file for the domain (default: <data-dir>/<domain>/public/trust-anchor.conf)')
+        .option('--url <url>', 'query service base URL, skipping SRV discovery (the KSK is still checked against its DNSSEC commitment)')
         .option('--algorithm <alg>', 'select keys of this algorithm (rsa, ec, ed25519, x25519, …)')
         .option('--usage <usage>', 'select keys with this permitted use')
         .option('--min-size <bits>', 'select keys of at least this size', (value) => Number.parseInt(value, 10))
-        .option('--json', 'machine-readable result')
-        .action(async (name: string, options: { url?: string; kskPem?: string; algorithm?: string; usage?: string; minSize?: number; json?: boolean }) => {
+        .option('--timeout <ms>', 'per DNS exchange (at most 2000) and HTTP request (default 5000)', (value) => Number.parseInt(value, 10))
+        .option('--json', 'machine-readable result: every verified link, the selected keys, or the failed link')
+        .action(async (name: string, options: LookupOptions) => {
 
-            const config = configFrom(program);
-            const kskFile = options.kskPem ?? Path.join(domainDir(config), 'public', 'ksk.pem');
-            const criteria: KeyCriteria = {
-                ...(options.algorithm !== undefined ? { algorithm: options.algorithm as KeyCriteria['algorithm'] & string } : {}),
-                ...(options.usage !== undefined ? { usage: options.usage } : {}),
-                ...(options.minSize !== undefined ? { minSize: options.minSize } : {})
-            };
-
-            try {
-                const trusted = createPublicKey(Fs.readFileSync(kskFile)).export({ type: 'spki', format: 'der' });
-                const trustedName = keyNameFor('ksk', trusted);
-                const client = new IksClient({
-                    baseUrl: options.url ?? `http://${config.http.host}:${config.http.port}`,
-                    // Until DNS discovery: the commitment comes from a KSK file trusted out of band.
-                    commitmentFor: async (keyName) => keyName === trustedName ? { sha256: createHash('sha256').update(trusted).digest('hex') } : {}
-                });
-
-                const outcome = await client.lookup(name, criteria);
-                if (options.json) {
-                    io.out(JSON.stringify({ verified: true, ...outcome, selected: outcome.selected.map(({ container: _container, spki: _spki, ...rest }) => rest) }, null, 2));
-                }
-                else {
-                    for (const link of outcome.links) {
-                        io.out(`✓ ${link.link}: ${link.detail}`);
-                    }
-
-                    io.out(outcome.found ? `${outcome.name}: ${outcome.selected.length} verified key(s)` : `${outcome.name}: no keys (verified negative answer)`);
-                    for (const key of outcome.selected) {
-                        io.out(`  ${key.id}  ${key.algorithm}/${key.size}  ${key.format}  usage=${key.usage.join(',')}  sha256:${key.fingerprint}`);
-                    }
-                }
-
-                result.code = outcome.found ? internals.exit.ok : internals.exit.noKeys;
-            }
-            catch (error) {
-                if (options.json) {
-                    io.out(JSON.stringify({ verified: false, error: describeError(error) }));
-                }
-
-                io.err(`lookup failed: ${describeError(error)}`);
-                result.code = internals.exit.failed;
-            }
+            result.code = await runLookup(name, options, configFrom(program), io);
         });
+
+    addRegistrationCommands(program, { io, result, config: () => configFrom(program) });
 
     return { program, result };
 }

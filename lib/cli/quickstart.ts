@@ -3,7 +3,7 @@
  * gateway and an in-process updater. The privilege split is still in the code:
  * the gateway plugins load only the RSK; the updater module alone loads the KSK.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
@@ -14,6 +14,7 @@ import { createGateway } from '../gateway';
 import { makeDirectory } from '../files';
 import { ensureDomainKeys, parsePublicKey } from '../keys';
 import { nameToUrlForm } from '../names';
+import { hashPassword } from '../registration/password';
 import type { Registration, Store } from '../store/types';
 
 export const demoEntities = ['alice', 'bob'] as const;
@@ -57,6 +58,48 @@ export async function seedDemoNames(config: IksConfig, store: Store, now = Date.
     return seeded;
 }
 
+/** Where the quickstart writes the demo users' passwords (mode 0600). */
+export function demoUsersFile(config: IksConfig): string {
+
+    return Path.join(domainDir(config), 'demo-users.json');
+}
+
+/**
+ * Creates a password user for each demo entity that has none, and writes every demo
+ * password it knows to demo-users.json (mode 0600) as `{"alice@example.test": "…"}`.
+ * Demo only: a real deployment creates users with `iks user add`.
+ */
+export async function seedDemoUsers(config: IksConfig, store: Store): Promise<string[]> {
+
+    const file = demoUsersFile(config);
+    let known: Record<string, string> = {};
+    try {
+        known = JSON.parse(Fs.readFileSync(file, 'utf8')) as Record<string, string>;
+    }
+    catch {
+        // First start (or an unreadable file): only users created now are written.
+    }
+
+    const created: string[] = [];
+    for (const entity of demoEntities) {
+        const name = `${entity}@${config.domain}`;
+        if (await store.getUser(name)) {
+            continue;
+        }
+
+        const password = randomBytes(12).toString('base64url');
+        await store.putUser({ name, passwordHash: await hashPassword(password), disabled: false, createdAt: Date.now() });
+        known[name] = password;
+        created.push(name);
+    }
+
+    const temp = `${file}.${process.pid}.tmp`;
+    Fs.writeFileSync(temp, `${JSON.stringify(known, null, 2)}\n`, { mode: 0o600 });
+    Fs.chmodSync(temp, 0o600);
+    Fs.renameSync(temp, file);
+    return created;
+}
+
 /** The commands that work against a running quickstart. */
 export function quickstartCommands(config: IksConfig): string[] {
 
@@ -75,7 +118,10 @@ export function quickstartCommands(config: IksConfig): string[] {
         `curl -s ${base}/ikqs/v1/n/$(printf nobody@${config.domain} | basenc --base64url | tr -d =) > nobody.xml   # 404, RSK-signed`,
         `xmlsec1 --verify --pubkey-pem ${publicDir}/rsk.pem nobody.xml`,
         `npx iks lookup bob@${config.domain}`,
-        `npx iks import keys.jsonl   # JSON lines: {"name": "carol@${config.domain}", "key": "<PEM or OpenSSH>", "usage": ["sign"]}`
+        `npx iks import keys.jsonl   # JSON lines: {"name": "carol@${config.domain}", "key": "<PEM or OpenSSH>", "usage": ["sign"]}`,
+        `openssl genpkey -algorithm ed25519 -out alice.key && openssl pkey -in alice.key -pubout -out alice.pub`,
+        `node -p 'require("./${Path.relative(process.cwd(), demoUsersFile(config))}")["alice@${config.domain}"]' | npx iks register alice@${config.domain} --key alice.pub --usage iks-auth sign --password-stdin`,
+        `npx iks revoke alice@${config.domain} <key id> --reason superseded --auth-key alice.key`
     ];
 }
 
@@ -95,6 +141,11 @@ export async function startQuickstart(config: IksConfig, store: Store, log: (lin
     const seeded = await seedDemoNames(config, store);
     if (seeded.length > 0) {
         log(`registered demo keys for ${seeded.join(', ')}`);
+    }
+
+    const users = await seedDemoUsers(config, store);
+    if (users.length > 0) {
+        log(`created demo users ${users.join(', ')}; passwords in ${demoUsersFile(config)}`);
     }
 
     const stopZoneRefresh = startZoneRefresh(config, log);

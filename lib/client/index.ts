@@ -1,19 +1,25 @@
 /**
- * The IKS client (paper §5.1 steps 2–5): fetch a name's signed key list, verify it
- * with the domain's KSK, check the KSK against its DNS commitment, select keys by
- * criteria, then fetch and verify each selected key. Every step that fails raises a
- * typed error naming the link; a result is returned only when every link held.
+ * The IKS client (paper §5.1): find the domain's query service through DNSSEC-validated
+ * SRV records, fetch a name's signed key list, check the signing KSK against its
+ * DNSSEC-validated commitment, verify the list, select keys by criteria, then fetch and
+ * verify each selected key. Every step that fails raises a typed error marked with the
+ * link it broke (`error.link`); a result is returned only when every link held.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 
-import { BadSignature, TransportError, UnexpectedDocument } from '../errors';
+import { BadSignature, InvalidConfig, NameMismatch, SignatureExpired, SignatureNotYetValid, TransportError, UnexpectedDocument } from '../errors';
 import type { KeyAlgorithm, KeyFormat } from '../keys/types';
 import { nameToUrlForm, parseName } from '../names';
 import type { IksDocument, KeyDocument, KeyListDocument, KeyMaterial, KeyMetadata, NegativeAnswerDocument, PublishedKeyDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
 import { verifyCommitment, type Commitment } from './commitment';
+import type { Discovery, Endpoint } from './discovery';
+import { atLink, markLink, type LinkRecorder, type VerifiedLink } from './links';
 
 export { verifyCommitment, type Commitment } from './commitment';
+export { DnsDiscovery, type Discovery, type DnsDiscoveryOptions, type Endpoint } from './discovery';
+export { atLink, type LinkRecorder, type VerifiedLink } from './links';
+export { orderSrvTargets, selectSrvTarget } from './srv';
 
 export interface KeyCriteria {
     readonly algorithm?: KeyAlgorithm | readonly KeyAlgorithm[];
@@ -24,20 +30,18 @@ export interface KeyCriteria {
 }
 
 export interface ClientOptions {
-    /** Base URL of the query service, including any route prefix. */
-    readonly baseUrl: string;
-    /** Returns the DNS commitment of KSK `keyName` of `domain` (DNSSEC-validated by the caller). */
-    readonly commitmentFor: (keyName: string, domain: string) => Promise<Commitment>;
+    /** Base URL of the query service (with any route prefix); skips SRV discovery. */
+    readonly baseUrl?: string;
+    /** DNSSEC-validated discovery (step 1) and KSK commitments (step 4b); see DnsDiscovery. */
+    readonly discovery?: Discovery;
+    /** The DNS commitment of KSK `keyName` of `domain`, validated by the caller; wins over `discovery`. */
+    readonly commitmentFor?: (keyName: string, domain: string) => Promise<Commitment>;
     readonly fetch?: typeof fetch;
     readonly now?: () => number;
     /** Per-request timeout, ms (default 5000). */
     readonly timeout?: number;
-}
-
-/** One verified link of the chain, for `iks lookup --json` and for audit. */
-export interface VerifiedLink {
-    readonly link: string;
-    readonly detail: string;
+    /** Called with each link as it is verified, including those verified before a failure. */
+    readonly onLink?: LinkRecorder;
 }
 
 export interface LookupResult {
@@ -52,6 +56,14 @@ export interface LookupResult {
 interface VerifiedKsk {
     readonly keyName: string;
     readonly publicKey: KeyObject;
+    /** The links that established it, replayed when the cached KSK is used again. */
+    readonly links: readonly VerifiedLink[];
+}
+
+/** What one lookup has verified so far, and where it reports it. */
+interface Trail {
+    readonly links: VerifiedLink[];
+    readonly record: LinkRecorder;
 }
 
 const internals = {
@@ -81,6 +93,91 @@ export function selectKeys(keys: readonly KeyMetadata[], criteria: KeyCriteria =
         (criteria.keyId === undefined || key.id === criteria.keyId));
 }
 
+/** The link a failed document verification broke, from the kind of failure. */
+function documentLink(error: unknown): string {
+
+    if (error instanceof NameMismatch) {
+        return 'name';
+    }
+
+    if (error instanceof SignatureExpired || error instanceof SignatureNotYetValid) {
+        return 'validity';
+    }
+
+    return error instanceof UnexpectedDocument ? 'document' : 'signature';
+}
+
+/**
+ * The query service of one domain for one lookup: tries endpoints in order, moving on
+ * when one cannot be reached (RFC 2782), and sticks to the first that answers.
+ */
+class QueryService {
+
+    readonly #endpoints: AsyncIterator<Endpoint>;
+    readonly #describe: string;
+    readonly #fetch: typeof fetch;
+    readonly #timeout: number;
+    readonly #trail: Trail;
+    readonly #failures: string[] = [];
+    #current: Endpoint | null = null;
+    #answered = false;
+
+    constructor(endpoints: AsyncIterable<Endpoint>, describe: string, fetchImpl: typeof fetch, timeout: number, trail: Trail) {
+
+        this.#endpoints = endpoints[Symbol.asyncIterator]();
+        this.#describe = describe;
+        this.#fetch = fetchImpl;
+        this.#timeout = timeout;
+        this.#trail = trail;
+    }
+
+    async get(path: string, accepted: number[]): Promise<{ status: number; body: string }> {
+
+        for (;;) {
+            const endpoint = this.#current ?? await this.#next();
+            const url = new URL(path.replace(/^\//, ''), endpoint.baseUrl.endsWith('/') ? endpoint.baseUrl : `${endpoint.baseUrl}/`);
+            let response: Response;
+            try {
+                response = await this.#fetch(url, { signal: AbortSignal.timeout(this.#timeout), redirect: 'error' });
+            }
+            catch (error) {
+                this.#failures.push(`${url.origin}: ${(error as Error).message}${(error as { cause?: Error }).cause?.message ? ` (${(error as { cause: Error }).cause.message})` : ''}`);
+                this.#current = null;
+                continue;
+            }
+
+            this.#current = endpoint;
+            if (!this.#answered) {
+                this.#answered = true;
+                this.#trail.record(endpoint.link);
+            }
+
+            const body = await response.text();
+            if (body.length > internals.maxBody) {
+                throw markLink(new TransportError(`answer from ${url.pathname} is larger than ${internals.maxBody} bytes`), 'query-service');
+            }
+
+            if (!accepted.includes(response.status)) {
+                throw markLink(new TransportError(`GET ${url.pathname} answered ${response.status}: ${body.slice(0, 200)}`), 'query-service');
+            }
+
+            return { status: response.status, body };
+        }
+    }
+
+    async #next(): Promise<Endpoint> {
+
+        const next = await this.#endpoints.next();
+        if (next.done) {
+            throw markLink(new TransportError(this.#failures.length > 0 ?
+                `cannot reach the query service of ${this.#describe}: ${this.#failures.join('; ')}` :
+                `cannot reach the query service of ${this.#describe}: no SRV target has an address`), 'query-service');
+        }
+
+        return next.value;
+    }
+}
+
 export class IksClient {
 
     readonly #options: ClientOptions;
@@ -89,6 +186,14 @@ export class IksClient {
     readonly #ksks = new Map<string, VerifiedKsk>();
 
     constructor(options: ClientOptions) {
+
+        if (options.baseUrl === undefined && options.discovery === undefined) {
+            throw new InvalidConfig('the IKS client needs a discovery (DNS) or a base URL');
+        }
+
+        if (options.commitmentFor === undefined && options.discovery === undefined) {
+            throw new InvalidConfig('the IKS client needs a discovery (DNS) or a commitmentFor function to check KSKs');
+        }
 
         this.#options = options;
         this.#fetch = options.fetch ?? fetch;
@@ -99,32 +204,57 @@ export class IksClient {
     async lookup(input: string, criteria: KeyCriteria = {}): Promise<LookupResult> {
 
         const { name, domain } = parseName(input);
-        const links: VerifiedLink[] = [];
+        const trail = this.#trail();
+        const service = new QueryService(this.#endpoints(domain, trail), domain, this.#fetch, this.#options.timeout ?? 5000, trail);
         const base = `/ikqs/v1/n/${nameToUrlForm(name)}`;
 
-        const answer = await this.#get(base, [200, 404]);
+        const answer = await service.get(base, [200, 404]);
         if (answer.status === 404) {
-            const negative = await this.#verifyNegative(answer.body, name, domain, links);
-            links.push({ link: 'negative-answer', detail: `RSK-signed: ${negative.reason}, issued ${new Date(negative.issuedAt).toISOString()}` });
-            return { name, found: false, keys: [], selected: [], links };
+            const negative = await this.#verifyNegative(service, answer.body, name, domain, trail);
+            trail.record({ link: 'negative-answer', detail: `${name} has no keys (${negative.reason}), RSK-signed` });
+            return { name, found: false, keys: [], selected: [], links: trail.links };
         }
 
-        const ksk = await this.#verifiedKsk(claimedSigner(answer.body), domain, links);
-        const list = this.#verify<KeyListDocument>(answer.body, ksk, 'KeyList', name);
-        links.push({ link: 'key-list', detail: `${list.keys.length} key(s), KSK-signed, valid until ${new Date(list.notAfter).toISOString()}` });
+        const ksk = await this.#verifiedKsk(service, await atLink('signature', async () => claimedSigner(answer.body)), domain, trail);
+        const list = this.#verify<KeyListDocument>(answer.body, ksk, 'KeyList', name, trail);
 
         const selected: KeyMaterial[] = [];
         for (const metadata of selectKeys(list.keys, criteria)) {
-            selected.push(await this.#fetchKey(base, name, domain, metadata, links));
+            selected.push(await atLink('key', () => this.#fetchKey(service, base, name, domain, metadata, trail)));
         }
 
-        return { name, found: true, keys: list.keys, selected, links };
+        return { name, found: true, keys: list.keys, selected, links: trail.links };
     }
 
-    async #fetchKey(base: string, name: string, domain: string, metadata: KeyMetadata, links: VerifiedLink[]): Promise<KeyMaterial> {
+    #trail(): Trail {
 
-        const answer = await this.#get(`${base}/k/${metadata.id}`, [200]);
-        const ksk = await this.#verifiedKsk(claimedSigner(answer.body), domain, links);
+        const links: VerifiedLink[] = [];
+        const record = (link: VerifiedLink) => {
+
+            // Discovery and commitment both validate the DNSKEY RRset: record it once.
+            if (!links.some((known) => known.link === link.link && known.detail === link.detail)) {
+                links.push(link);
+                this.#options.onLink?.(link);
+            }
+        };
+
+        return { links, record };
+    }
+
+    async *#endpoints(domain: string, trail: Trail): AsyncIterable<Endpoint> {
+
+        if (this.#options.baseUrl !== undefined) {
+            yield { baseUrl: this.#options.baseUrl, link: { link: 'query-service', detail: `${this.#options.baseUrl} (given; SRV discovery skipped)` } };
+            return;
+        }
+
+        yield* this.#options.discovery!.endpoints(domain, trail.record);
+    }
+
+    async #fetchKey(service: QueryService, base: string, name: string, domain: string, metadata: KeyMetadata, trail: Trail): Promise<KeyMaterial> {
+
+        const answer = await service.get(`${base}/k/${metadata.id}`, [200]);
+        const ksk = await this.#verifiedKsk(service, claimedSigner(answer.body), domain, trail);
         const document = this.#verify<KeyDocument>(answer.body, ksk, 'KeyDocument', name);
         const key = document.key;
         if (document.status !== 'active') {
@@ -136,77 +266,86 @@ export class IksClient {
             throw new UnexpectedDocument(`key document ${metadata.id} of ${name} does not match the signed key list`);
         }
 
-        links.push({ link: 'key', detail: `${key.id}: ${key.algorithm}/${key.size} sha256:${key.fingerprint}, KSK-signed` });
+        trail.record({ link: 'key', detail: `${key.id}: ${key.algorithm}/${key.size} sha256:${key.fingerprint}, KSK-signed, valid until ${new Date(document.notAfter).toISOString()}` });
         return key;
     }
 
     /** Negative answers are RSK-signed; the RSK itself is published KSK-signed (paper §4.3). */
-    async #verifyNegative(body: string, name: string, domain: string, links: VerifiedLink[]): Promise<NegativeAnswerDocument> {
+    async #verifyNegative(service: QueryService, body: string, name: string, domain: string, trail: Trail): Promise<NegativeAnswerDocument> {
 
-        const rskName = claimedSigner(body);
-        const published = await this.#get('/ikqs/v1/rsk', [200]);
-        const ksk = await this.#verifiedKsk(claimedSigner(published.body), domain, links);
-        const rskDocument = this.#verify<PublishedKeyDocument>(published.body, ksk, 'PublishedKey', domain);
-        if (rskDocument.role !== 'rsk' || rskDocument.keyName !== rskName) {
-            throw new UnexpectedDocument(`the negative answer is signed by "${rskName}", which is not the domain's published RSK`);
-        }
+        const rskName = await atLink('signature', async () => claimedSigner(body));
+        const rsk = await atLink('rsk', async () => {
 
-        links.push({ link: 'rsk', detail: `${rskDocument.keyName}, KSK-signed` });
-        const rsk = { keyName: rskDocument.keyName, publicKey: createPublicKey({ key: Buffer.from(rskDocument.key.spki, 'base64'), format: 'der', type: 'spki' }) };
-        return this.#verify<NegativeAnswerDocument>(body, rsk, 'NegativeAnswer', name);
+            const published = await service.get('/ikqs/v1/rsk', [200]);
+            const ksk = await this.#verifiedKsk(service, claimedSigner(published.body), domain, trail);
+            const rskDocument = this.#verify<PublishedKeyDocument>(published.body, ksk, 'PublishedKey', domain);
+            if (rskDocument.role !== 'rsk' || rskDocument.keyName !== rskName) {
+                throw new UnexpectedDocument(`the negative answer is signed by "${rskName}", which is not the domain's published RSK`);
+            }
+
+            trail.record({ link: 'rsk', detail: `${rskDocument.keyName}, published KSK-signed` });
+            return { keyName: rskDocument.keyName, publicKey: createPublicKey({ key: Buffer.from(rskDocument.key.spki, 'base64'), format: 'der', type: 'spki' }), links: [] };
+        });
+
+        return this.#verify<NegativeAnswerDocument>(body, rsk, 'NegativeAnswer', name, trail);
     }
 
     /** Paper §5.1 steps 4a–4c: fetch the KSK, then trust it only if it matches the DNS commitment. */
-    async #verifiedKsk(keyName: string, domain: string, links: VerifiedLink[]): Promise<VerifiedKsk> {
+    async #verifiedKsk(service: QueryService, keyName: string, domain: string, trail: Trail): Promise<VerifiedKsk> {
 
         const cached = this.#ksks.get(`${keyName}@${domain}`);
         if (cached) {
+            cached.links.forEach(trail.record);
             return cached;
         }
 
-        const answer = await this.#get(`/ikqs/v1/ksk/${encodeURIComponent(keyName)}`, [200]);
+        const links: VerifiedLink[] = [];
+        const record = (link: VerifiedLink) => {
+
+            links.push(link);
+            trail.record(link);
+        };
+
+        const answer = await atLink('ksk', () => service.get(`/ikqs/v1/ksk/${encodeURIComponent(keyName)}`, [200]));
         let publicKey: KeyObject;
         try {
             publicKey = createPublicKey({ key: answer.body, format: 'pem' });
         }
         catch (error) {
-            throw new BadSignature(`the published key-signing key "${keyName}" is not a public key`, { cause: error });
+            throw markLink(new BadSignature(`the published key-signing key "${keyName}" is not a public key`, { cause: error }), 'ksk');
         }
 
+        const commitment = await atLink('commitment', () => this.#options.commitmentFor ? this.#options.commitmentFor(keyName, domain) : this.#options.discovery!.commitment(keyName, domain, record));
         const spki = publicKey.export({ type: 'spki', format: 'der' });
-        verifyCommitment(keyName, spki, await this.#options.commitmentFor(keyName, domain));
-        links.push({ link: 'ksk-commitment', detail: `${keyName} matches sha256.${keyName}.${domain}` });
+        await atLink('ksk', async () => verifyCommitment(keyName, spki, commitment));
+        record({ link: 'ksk', detail: `${keyName}: its SPKI (sha256:${createHash('sha256').update(spki).digest('hex')}) matches the ${commitment.sha256 !== undefined ? 'sha256' : 'sha1'} commitment${commitment.sha256 !== undefined && commitment.sha1 !== undefined ? ' and the sha1 one agrees' : ''}` });
 
-        const verified = { keyName, publicKey };
+        const verified = { keyName, publicKey, links };
         this.#ksks.set(`${keyName}@${domain}`, verified);
         return verified;
     }
 
-    #verify<T extends IksDocument>(xml: string, key: VerifiedKsk, type: T['type'], name: string): T {
+    /**
+     * Verifies a signed document (xmldsig profile, signer, type, name, validity). With a
+     * trail, its signature, name and validity are recorded as links of their own.
+     */
+    #verify<T extends IksDocument>(xml: string, key: Pick<VerifiedKsk, 'keyName' | 'publicKey'>, type: T['type'], name: string, trail?: Trail): T {
 
-        return verifyDocument(xml, { publicKey: key.publicKey, keyName: key.keyName, type, name, now: this.#now() }) as T;
-    }
-
-    async #get(path: string, accepted: number[]): Promise<{ status: number; body: string }> {
-
-        const url = new URL(path.replace(/^\//, ''), this.#options.baseUrl.endsWith('/') ? this.#options.baseUrl : `${this.#options.baseUrl}/`);
-        let response: Response;
+        let document: T;
         try {
-            response = await this.#fetch(url, { signal: AbortSignal.timeout(this.#options.timeout ?? 5000), redirect: 'error' });
+            document = verifyDocument(xml, { publicKey: key.publicKey, keyName: key.keyName, type, name, now: this.#now() }) as T;
         }
         catch (error) {
-            throw new TransportError(`cannot reach ${url.origin}: ${(error as Error).message}`, { cause: error });
+            // Without a trail the caller's step (key, rsk) names the link.
+            throw trail ? markLink(error, documentLink(error)) : error;
         }
 
-        const body = await response.text();
-        if (body.length > internals.maxBody) {
-            throw new TransportError(`answer from ${url.pathname} is larger than ${internals.maxBody} bytes`);
+        if (trail) {
+            trail.record({ link: 'signature', detail: `${type} signed by ${key.keyName}` });
+            trail.record({ link: 'name', detail: `${type} is about ${document.name}` });
+            trail.record({ link: 'validity', detail: `${type} issued ${new Date(document.issuedAt).toISOString()}, valid until ${new Date(document.notAfter).toISOString()}` });
         }
 
-        if (!accepted.includes(response.status)) {
-            throw new TransportError(`GET ${url.pathname} answered ${response.status}: ${body.slice(0, 200)}`);
-        }
-
-        return { status: response.status, body };
+        return document;
     }
 }

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 
-import { canonicalName, nameToWire } from './name';
+import { asciiLowercase, canonicalName, nameToWire } from './name';
 import { DnsFormatError, RrType, typeName } from './types';
 
 const internals = {
@@ -83,6 +83,21 @@ export function encodeSrv(srv: SrvData): Buffer {
     head.writeUInt16BE(srv.weight, 2);
     head.writeUInt16BE(srv.port, 4);
     return Buffer.concat([head, nameToWire(canonicalName(srv.target))]);
+}
+
+/** Reads SRV RDATA (uncompressed); the target comes lowercase without the trailing dot ('' for "."). */
+export function decodeSrv(rdata: Buffer): SrvData {
+
+    if (rdata.length < 7) {
+        throw new DnsFormatError('SRV RDATA is too short');
+    }
+
+    const target = readWireName(rdata, 6);
+    if (target.next !== rdata.length) {
+        throw new DnsFormatError('SRV RDATA has octets after its target');
+    }
+
+    return { priority: rdata.readUInt16BE(0), weight: rdata.readUInt16BE(2), port: rdata.readUInt16BE(4), target: asciiLowercase(target.name.slice(0, -1)) };
 }
 
 /**

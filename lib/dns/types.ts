@@ -54,11 +54,18 @@ export class DnsFormatError extends InvalidInput {
 }
 
 const internals = {
-    names: new Map<number, string>(Object.entries(RrType).map(([name, value]) => [value, name]))
+    names: new Map<number, string>(Object.entries(RrType).map(([name, value]) => [value, name])),
+    rcodes: new Map<number, string>(Object.entries(Rcode).map(([name, value]) => [value, name]))
 };
 
 /** The mnemonic of a type (RFC 3597 `TYPEnnn` for the ones this project does not name). */
 export function typeName(type: number): string {
 
     return internals.names.get(type) ?? `TYPE${type}`;
+}
+
+/** The mnemonic of an RCODE (`RCODEnn` for the ones this project does not name). */
+export function rcodeName(rcode: number): string {
+
+    return internals.rcodes.get(rcode) ?? `RCODE${rcode}`;
 }

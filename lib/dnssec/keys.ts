@@ -78,6 +78,57 @@ export function dnskeyPublicKey(publicKey: Crypto.KeyObject): Buffer {
     }
 }
 
+/**
+ * The node:crypto public key of DNSKEY RDATA, the inverse of dnskeyPublicKey; InvalidKey
+ * for unsupported algorithms, malformed keys, points off the curve and RSA below 2048
+ * bits (the floor this project signs with, so nothing weaker is ever trusted).
+ */
+export function publicKeyFromDnskey(dnskey: Buffer): Crypto.KeyObject {
+
+    const algorithm = dnskey[3];
+    const key = dnskey.subarray(4);
+    try {
+        switch (algorithm) {
+            case DnssecAlgorithm.ECDSAP256SHA256:
+                if (key.length === 64) {
+                    return Crypto.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: key.subarray(0, 32).toString('base64url'), y: key.subarray(32).toString('base64url') }, format: 'jwk' });
+                }
+
+                break;
+            case DnssecAlgorithm.ED25519:
+                if (key.length === 32) {
+                    return Crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') }, format: 'jwk' });
+                }
+
+                break;
+            case DnssecAlgorithm.RSASHA256: {
+                // RFC 3110 §2: a one-octet exponent length, or zero then two octets.
+                const long = key[0] === 0;
+                const exponentLength = long ? key.readUInt16BE(1) : key[0]!;
+                const start = long ? 3 : 1;
+                const modulus = key.subarray(start + exponentLength);
+                if (exponentLength > 0 && modulus.length * 8 >= 2048) {
+                    return Crypto.createPublicKey({ key: { kty: 'RSA', e: key.subarray(start, start + exponentLength).toString('base64url'), n: modulus.toString('base64url') }, format: 'jwk' });
+                }
+
+                break;
+            }
+
+            default:
+                throw new InvalidKey(`DNSSEC algorithm ${algorithm} is not supported (8, 13 and 15 are)`);
+        }
+    }
+    catch (err) {
+        if (err instanceof InvalidKey) {
+            throw err;
+        }
+
+        throw new InvalidKey(`DNSKEY (algorithm ${algorithm}) is not a valid public key`, { cause: err });
+    }
+
+    throw new InvalidKey(`DNSKEY (algorithm ${algorithm}) has a public key of the wrong size`);
+}
+
 /** RFC 4034 Appendix B key tag of DNSKEY RDATA (not for algorithm 1). */
 export function keyTag(dnskey: Buffer): number {
 

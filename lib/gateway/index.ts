@@ -8,6 +8,7 @@ import Hapi from '@hapi/hapi';
 import type { IksConfig } from '../../config';
 import { plugin as dnsAuthority } from '../../plugins/dns-authority';
 import { plugin as iksQuery } from '../../plugins/iks-query';
+import { plugin as iksRegister } from '../../plugins/iks-register';
 import { zonePaths } from '../../workers/updater/zone';
 import type { Store } from '../store/types';
 
@@ -41,6 +42,12 @@ export async function createGateway(config: IksConfig, options: GatewayOptions):
             negativeValidity: config.negativeValidity,
             maxCacheAge: config.maxCacheAge
         }
+    });
+
+    // Registration (paper §5.2): loads the RSK and the password-encryption key, not the KSK.
+    await server.register({
+        plugin: iksRegister,
+        options: { domain: config.domain, dataDir: config.dataDir, store: options.store, ...config.register }
     });
 
     if (config.dns.enabled) {

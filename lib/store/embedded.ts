@@ -7,10 +7,12 @@ import { randomBytes } from 'node:crypto';
 import * as Path from 'node:path';
 
 import Database from 'better-sqlite3';
+import { RateLimiterSQLite } from 'rate-limiter-flexible';
 
 import { StoreUnavailable } from '../errors';
 import { makeDirectory } from '../files';
-import type { QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+import { RateLimiterFailures } from './failure-limiter';
+import type { FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
 
 export interface EmbeddedStoreOptions {
     readonly path: string;
@@ -19,13 +21,20 @@ export interface EmbeddedStoreOptions {
 }
 
 const internals = {
-    schemaVersion: 1,
+    schemaVersion: 2,
+    limiterTable: 'failure_limits',
+    // Expired nonces and counters are purged a batch at a time on the write path.
+    purgeBatch: 100,
     schema: `
         CREATE TABLE IF NOT EXISTS registrations (name TEXT NOT NULL, key_id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (name, key_id)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS documents (name TEXT NOT NULL, slot TEXT NOT NULL, etag TEXT NOT NULL, signed_at INTEGER NOT NULL, not_after INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS queue (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL, lease_token TEXT, lease_until INTEGER, next_due INTEGER, attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
         CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS nonces (name TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (name, nonce)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires_at);
+        -- The table RateLimiterSQLite expects (rate-limiter-flexible 11), created here so it exists before the first call.
+        CREATE TABLE IF NOT EXISTS failure_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER);
     `
 };
 
@@ -40,6 +49,7 @@ export class EmbeddedStore implements Store {
     readonly #claim: (max: number, leaseMs: number, now: number) => QueueJob[];
     readonly #deleteRegistration: (name: string, keyId: string, now: number) => boolean;
     readonly #ack: (name: string, lease: string) => void;
+    readonly #rememberNonce: (name: string, nonce: string, expiresAt: number, now: number) => boolean;
 
     constructor(options: EmbeddedStoreOptions) {
 
@@ -81,7 +91,10 @@ export class EmbeddedStore implements Store {
             depth: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM queue'),
             getUser: db.prepare<[string], { json: string }>('SELECT json FROM users WHERE name = ?'),
             putUser: db.prepare('INSERT INTO users (name, json) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET json = excluded.json'),
-            ping: db.prepare('SELECT 1')
+            ping: db.prepare('SELECT 1'),
+            purgeNonces: db.prepare<{ now: number; limit: number }>('DELETE FROM nonces WHERE (name, nonce) IN (SELECT name, nonce FROM nonces WHERE expires_at <= @now LIMIT @limit)'),
+            purgeLimits: db.prepare<{ now: number; limit: number }>(`DELETE FROM ${internals.limiterTable} WHERE key IN (SELECT key FROM ${internals.limiterTable} WHERE expire <= @now LIMIT @limit)`),
+            insertNonce: db.prepare('INSERT INTO nonces (name, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (name, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?')
         };
 
         const statements = this.#statements;
@@ -122,6 +135,14 @@ export class EmbeddedStore implements Store {
 
             statements.requeue.run(name, lease);
             statements.remove.run(name, lease);
+        });
+
+        this.#rememberNonce = db.transaction((name: string, nonce: string, expiresAt: number, now: number) => {
+
+            statements.purgeNonces.run({ now, limit: internals.purgeBatch });
+            statements.purgeLimits.run({ now, limit: internals.purgeBatch });
+            // Inserted, or replacing an expired entry: changes = 1. A live duplicate: 0.
+            return statements.insertNonce.run(name, nonce, expiresAt, now).changes === 1;
         });
 
         this.#claim = db.transaction((max: number, leaseMs: number, now: number) => {
@@ -252,5 +273,25 @@ export class EmbeddedStore implements Store {
     async putUser(user: UserRecord): Promise<void> {
 
         this.#guard(() => this.#statements.putUser.run(user.name, JSON.stringify(user)));
+    }
+
+    async rememberNonce(name: string, nonce: string, expiresAt: number): Promise<boolean> {
+
+        return this.#guard(() => this.#rememberNonce(name, nonce, expiresAt, Date.now()));
+    }
+
+    failureLimiter(options: FailureLimiterOptions): FailureLimiter {
+
+        // Store-backed rather than in memory: counters survive a restart (a guesser cannot
+        // reset them by crashing the server) and are shared with every process on this file.
+        const limiter = new RateLimiterSQLite({
+            storeClient: this.#db,
+            storeType: 'better-sqlite3',
+            tableName: internals.limiterTable,
+            tableCreated: true,
+            keyPrefix: options.kind,
+            ...RateLimiterFailures.settings(options)
+        });
+        return new RateLimiterFailures(limiter, options);
     }
 }

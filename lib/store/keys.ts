@@ -30,6 +30,24 @@ export class RedisKeys {
         return `${this.prefix}:{${name}}:user`;
     }
 
+    /** String: a request nonce of the name, expiring with the replay window. */
+    nonce(name: string, nonce: string): string {
+
+        return `${this.prefix}:{${name}}:nonce:${nonce}`;
+    }
+
+    /** Prefix of a failure limiter's counters (rate-limiter-flexible appends `:<subject key>`). */
+    limiter(kind: string): string {
+
+        return `${this.prefix}:limit:${kind}`;
+    }
+
+    /** The subject key of a failure counter: hash-tagged, so a name's counter shares its slot. */
+    limiterSubject(subject: string): string {
+
+        return `{${subject}}`;
+    }
+
     /** Pattern matching every registrations key (for SCAN). */
     registrationsPattern(): string {
 

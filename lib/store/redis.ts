@@ -8,10 +8,12 @@ import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
 import { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 
 import { StoreUnavailable } from '../errors';
+import { RateLimiterFailures } from './failure-limiter';
 import { RedisKeys } from './keys';
-import type { QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+import type { FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
 
 export interface RedisStoreOptions {
     /** `redis://` / `rediss://` URL; or pass `client`. */
@@ -245,5 +247,20 @@ export class RedisStore implements Store {
     async putUser(user: UserRecord): Promise<void> {
 
         await this.#call(() => this.#client.set(this.keys.user(user.name), JSON.stringify(user)));
+    }
+
+    async rememberNonce(name: string, nonce: string, expiresAt: number): Promise<boolean> {
+
+        // SET NX is the atomic check-and-record; PXAT lets Redis forget it when the window closes.
+        const stored = await this.#call(() => this.#client.set(this.keys.nonce(name, nonce), '1', 'PXAT', Math.max(expiresAt, Date.now() + 1), 'NX'));
+        return stored === 'OK';
+    }
+
+    failureLimiter(options: FailureLimiterOptions): FailureLimiter {
+
+        // RateLimiterRedis counts with one Lua script per call, so concurrent failures on
+        // several gateways are all counted.
+        const limiter = new RateLimiterRedis({ storeClient: this.#client, keyPrefix: this.keys.limiter(options.kind), ...RateLimiterFailures.settings(options) });
+        return new RateLimiterFailures(limiter, options, (subject) => this.keys.limiterSubject(subject));
     }
 }

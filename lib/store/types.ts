@@ -58,6 +58,27 @@ export interface UserRecord {
     readonly createdAt: number;
 }
 
+/** A counter of failed attempts with lockout (brute-force protection, rate-limiter-flexible). */
+export interface FailureLimiterOptions {
+    /** What is counted, e.g. `password-entity`; separates the counters of different limiters. */
+    readonly kind: string;
+    /** Failures allowed inside the window; the next one locks the subject out. */
+    readonly maxFailures: number;
+    /** Seconds over which failures are counted. */
+    readonly windowSeconds: number;
+    /** Seconds a subject stays locked out. */
+    readonly lockoutSeconds: number;
+}
+
+export interface FailureLimiter {
+    /** ms until `subject` may try again; 0 when it is not locked out. */
+    lockedFor(subject: string): Promise<number>;
+    /** Counts one failure of `subject`; resolves with the lockout in ms it caused (0 if none). */
+    recordFailure(subject: string): Promise<number>;
+    /** Forgets the failures of `subject` (after a success). */
+    reset(subject: string): Promise<void>;
+}
+
 export interface Store {
     readonly kind: 'redis' | 'embedded';
 
@@ -107,4 +128,14 @@ export interface Store {
 
     getUser(name: string): Promise<UserRecord | null>;
     putUser(user: UserRecord): Promise<void>;
+
+    /**
+     * Records the nonce of a request about `name` until `expiresAt` (replay protection).
+     * Resolves false when the same nonce is already recorded and not yet expired: a replay.
+     * Atomic, so of two concurrent deliveries of one request exactly one gets true.
+     */
+    rememberNonce(name: string, nonce: string, expiresAt: number): Promise<boolean>;
+
+    /** A failure limiter whose counters live in this store, shared by every process using it. */
+    failureLimiter(options: FailureLimiterOptions): FailureLimiter;
 }

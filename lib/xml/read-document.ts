@@ -8,7 +8,7 @@ import { InvalidXml } from '../errors';
 import type { DomainKeyRole, KeyAlgorithm, KeyFormat } from '../keys/types';
 import { childElements, isWhitespace, parseXml, type XmlElement } from './parse';
 import { IKS_NAMESPACE } from './render';
-import type { IksDocument, KeyMaterial, KeyMetadata, KeyListDocument, KeyDocument, NegativeAnswerDocument, PublishedKeyDocument } from './types';
+import type { AuthenticationMethod, IksDocument, KeyMaterial, KeyMetadata, KeyListDocument, KeyDocument, NegativeAnswerDocument, PublishedKeyDocument, RegisteredKey, RegistrationAnswerDocument } from './types';
 
 const internals = {
     maxBytes: 256 * 1024,
@@ -21,11 +21,15 @@ const internals = {
     algorithms: new Set<KeyAlgorithm>(['rsa', 'ec', 'ed25519', 'x25519', 'ed448', 'x448']),
     formats: new Set<KeyFormat>(['spki', 'x509', 'openssh']),
     roles: new Set<DomainKeyRole>(['ksk', 'rsk', 'enc', 'zsk']),
-    documentTypes: new Set(['KeyList', 'KeyDocument', 'NegativeAnswer', 'PublishedKey'])
+    documentTypes: new Set(['KeyList', 'KeyDocument', 'NegativeAnswer', 'PublishedKey', 'RegistrationAnswer']),
+    digest: /^[0-9a-f]{64}$/,
+    operations: ['register', 'revoke', 'list'] as const,
+    outcomes: ['accepted', 'authentication-failed', 'not-authorized', 'locked', 'refused'] as const,
+    methods: ['password', 'user-key', 'assertion'] as const satisfies readonly AuthenticationMethod[]
 };
 
-/** Walks an element's children in order, one expected element at a time. */
-class Cursor {
+/** Walks an element's children in order, one expected element at a time (IKS namespace only). */
+export class Cursor {
     readonly #children: XmlElement[];
     readonly #parent: string;
     #index = 0;
@@ -77,7 +81,7 @@ class Cursor {
     }
 }
 
-function noAttributes(element: XmlElement, allowed: readonly string[] = []): void {
+export function noAttributes(element: XmlElement, allowed: readonly string[] = []): void {
 
     for (const name of Object.keys(element.attributes)) {
         if (!allowed.includes(name)) {
@@ -86,7 +90,7 @@ function noAttributes(element: XmlElement, allowed: readonly string[] = []): voi
     }
 }
 
-function textOf(element: XmlElement): string {
+export function textOf(element: XmlElement): string {
 
     noAttributes(element);
     let text = '';
@@ -101,7 +105,7 @@ function textOf(element: XmlElement): string {
     return text;
 }
 
-function nonEmpty(element: XmlElement): string {
+export function nonEmpty(element: XmlElement): string {
 
     const text = textOf(element);
     if (text.length === 0) {
@@ -111,7 +115,7 @@ function nonEmpty(element: XmlElement): string {
     return text;
 }
 
-function matching(element: XmlElement, pattern: RegExp): string {
+export function matching(element: XmlElement, pattern: RegExp): string {
 
     const text = textOf(element);
     if (!pattern.test(text)) {
@@ -121,7 +125,7 @@ function matching(element: XmlElement, pattern: RegExp): string {
     return text;
 }
 
-function oneOf<T extends string>(element: XmlElement, allowed: ReadonlySet<T> | readonly T[]): T {
+export function oneOf<T extends string>(element: XmlElement, allowed: ReadonlySet<T> | readonly T[]): T {
 
     const text = textOf(element);
     const ok = Array.isArray(allowed) ? allowed.includes(text as T) : (allowed as ReadonlySet<T>).has(text as T);
@@ -217,6 +221,56 @@ function readKeyMaterial(element: XmlElement): KeyMaterial {
     return { ...metadata, spki, container };
 }
 
+function readRegisteredKey(element: XmlElement): RegisteredKey {
+
+    const cursor = new Cursor(element);
+    const metadata = readMetadata(cursor, keyId(element));
+    const state = oneOf(cursor.required('State'), ['active', 'revoked', 'expired'] as const);
+    const revoked = cursor.optional('Revoked');
+    const reason = cursor.optional('Reason');
+    cursor.end();
+    return {
+        ...metadata,
+        state,
+        ...(revoked !== undefined ? { revokedAt: time(revoked) } : {}),
+        ...(reason !== undefined ? { revocationReason: textOf(reason) } : {})
+    };
+}
+
+function readRegistrationAnswer(cursor: Cursor, base: { name: string; issuedAt: number; notAfter: number }): RegistrationAnswerDocument {
+
+    const operation = oneOf(cursor.required('Operation'), internals.operations);
+    const requestDigest = matching(cursor.required('RequestDigest'), internals.digest);
+    const outcome = oneOf(cursor.required('Outcome'), internals.outcomes);
+    const keyIdElement = cursor.optional('KeyId');
+    const state = cursor.optional('State');
+    const keys: RegisteredKey[] = [];
+    for (let key = cursor.optional('RegisteredKey'); key; key = cursor.optional('RegisteredKey')) {
+        keys.push(readRegisteredKey(key));
+    }
+
+    const acceptedMethods: AuthenticationMethod[] = [];
+    for (let method = cursor.optional('AcceptedMethod'); method; method = cursor.optional('AcceptedMethod')) {
+        acceptedMethods.push(oneOf(method, internals.methods));
+    }
+
+    const retryAfter = cursor.optional('RetryAfter');
+    const reason = cursor.optional('Reason');
+    return {
+        type: 'RegistrationAnswer',
+        ...base,
+        operation,
+        requestDigest,
+        outcome,
+        ...(keyIdElement !== undefined ? { keyId: matching(keyIdElement, internals.keyId) } : {}),
+        ...(state !== undefined ? { state: oneOf(state, ['active', 'revoked'] as const) } : {}),
+        ...(keys.length > 0 ? { keys } : {}),
+        ...(acceptedMethods.length > 0 ? { acceptedMethods } : {}),
+        ...(retryAfter !== undefined ? { retryAt: time(retryAfter) } : {}),
+        ...(reason !== undefined ? { reason: textOf(reason) } : {})
+    };
+}
+
 /**
  * Converts an IKS document's XML into the typed model. Strict: wrong namespace, unknown
  * or misplaced elements, missing required fields, bad values or dates → InvalidXml.
@@ -278,6 +332,11 @@ export function readDocument(canonicalXml: string): IksDocument {
                 reason,
                 ...(keyIdElement !== undefined ? { keyId: matching(keyIdElement, internals.keyId) } : {})
             } satisfies NegativeAnswerDocument;
+            break;
+        }
+
+        case 'RegistrationAnswer': {
+            doc = readRegistrationAnswer(cursor, base);
             break;
         }
 

@@ -7,7 +7,7 @@
  * canonicalising again — the step that dominates the cost of a generic signer.
  */
 import { InvalidXml } from '../errors';
-import type { IksDocument, KeyMaterial, KeyMetadata } from './types';
+import type { IksDocument, KeyMaterial, KeyMetadata, RegisteredKey, RegistrationAnswerDocument } from './types';
 
 /** Namespace of every IKS document element. */
 export const IKS_NAMESPACE = 'urn:iks:xml:1';
@@ -25,7 +25,7 @@ const internals = {
 };
 
 /** C14N 1.0 §2.3 text node escaping, also rejecting characters XML cannot carry. */
-function text(value: string, field: string): string {
+export function escapeText(value: string, field: string): string {
 
     if (typeof value !== 'string') {
         throw new InvalidXml(`Document field ${field} must be a string`);
@@ -51,7 +51,7 @@ function text(value: string, field: string): string {
 }
 
 /** C14N 1.0 §2.3 attribute value escaping. */
-function attribute(value: string, field: string): string {
+export function escapeAttribute(value: string, field: string): string {
 
     if (typeof value !== 'string') {
         throw new InvalidXml(`Document field ${field} must be a string`);
@@ -91,7 +91,7 @@ export function renderTime(ms: number, field = 'time'): string {
 
 function element(name: string, value: string, field: string): string {
 
-    return `<${name}>${text(value, field)}</${name}>`;
+    return `<${name}>${escapeText(value, field)}</${name}>`;
 }
 
 function timeElement(name: string, ms: number, field: string): string {
@@ -130,12 +130,56 @@ function metadataBody(key: KeyMetadata): string {
 
 function keyMetadata(key: KeyMetadata): string {
 
-    return `<Key id="${attribute(key.id, 'key.id')}">${metadataBody(key)}</Key>`;
+    return `<Key id="${escapeAttribute(key.id, 'key.id')}">${metadataBody(key)}</Key>`;
 }
 
 function keyMaterial(key: KeyMaterial): string {
 
-    return `<Key id="${attribute(key.id, 'key.id')}">${metadataBody(key)}${element('Material', key.spki, 'key.spki')}${element('Container', key.container, 'key.container')}</Key>`;
+    return `<Key id="${escapeAttribute(key.id, 'key.id')}">${metadataBody(key)}${element('Material', key.spki, 'key.spki')}${element('Container', key.container, 'key.container')}</Key>`;
+}
+
+function registeredKey(key: RegisteredKey): string {
+
+    let body = metadataBody(key) + element('State', key.state, 'key.state');
+    if (key.revokedAt !== undefined) {
+        body += timeElement('Revoked', key.revokedAt, 'key.revokedAt');
+    }
+
+    if (key.revocationReason !== undefined) {
+        body += element('Reason', key.revocationReason, 'key.revocationReason');
+    }
+
+    return `<RegisteredKey id="${escapeAttribute(key.id, 'key.id')}">${body}</RegisteredKey>`;
+}
+
+function registrationAnswerBody(doc: RegistrationAnswerDocument): string {
+
+    let body = element('Operation', doc.operation, 'operation') + element('RequestDigest', doc.requestDigest, 'requestDigest') + element('Outcome', doc.outcome, 'outcome');
+    if (doc.keyId !== undefined) {
+        body += element('KeyId', doc.keyId, 'keyId');
+    }
+
+    if (doc.state !== undefined) {
+        body += element('State', doc.state, 'state');
+    }
+
+    for (const key of doc.keys ?? []) {
+        body += registeredKey(key);
+    }
+
+    for (const method of doc.acceptedMethods ?? []) {
+        body += element('AcceptedMethod', method, 'acceptedMethods');
+    }
+
+    if (doc.retryAt !== undefined) {
+        body += timeElement('RetryAfter', doc.retryAt, 'retryAt');
+    }
+
+    if (doc.reason !== undefined) {
+        body += element('Reason', doc.reason, 'reason');
+    }
+
+    return body;
 }
 
 /**
@@ -183,6 +227,11 @@ export function renderDocument(doc: IksDocument): string {
 
         case 'PublishedKey': {
             body = head + element('Role', doc.role, 'role') + element('KeyName', doc.keyName, 'keyName') + keyMaterial(doc.key);
+            break;
+        }
+
+        case 'RegistrationAnswer': {
+            body = head + registrationAnswerBody(doc);
             break;
         }
 

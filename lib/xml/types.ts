@@ -64,6 +64,43 @@ export interface PublishedKeyDocument extends DocumentBase {
     readonly key: KeyMaterial;
 }
 
-export type IksDocument = KeyListDocument | KeyDocument | NegativeAnswerDocument | PublishedKeyDocument;
+/** What a registration request asked for (paper §5.2, §5.3). */
+export type RegistrationOperation = 'register' | 'revoke' | 'list';
+
+/** The authentication methods of paper §5.2. */
+export type AuthenticationMethod = 'password' | 'user-key' | 'assertion';
+
+/**
+ * How the registration service decided: `accepted`; `authentication-failed` (lists the
+ * accepted methods); `not-authorized` (authenticated, but not for this name);
+ * `locked` (too many failed passwords, with the time to retry); `refused` (authorized,
+ * but against policy: limits, bad key, unknown key id).
+ */
+export type RegistrationOutcome = 'accepted' | 'authentication-failed' | 'not-authorized' | 'locked' | 'refused';
+
+/** A key of the caller as ListMyKeys reports it, whatever its state. */
+export interface RegisteredKey extends KeyMetadata {
+    readonly state: 'active' | 'revoked' | 'expired';
+    readonly revokedAt?: number;
+    readonly revocationReason?: string;
+}
+
+/** The RSK-signed answer to a registration request (paper §5.2, §6.1). */
+export interface RegistrationAnswerDocument extends DocumentBase {
+    readonly type: 'RegistrationAnswer';
+    readonly operation: RegistrationOperation;
+    /** Lowercase hex SHA-256 of the request's operation content (lib/registration/digest.ts). */
+    readonly requestDigest: string;
+    readonly outcome: RegistrationOutcome;
+    readonly keyId?: string;
+    readonly state?: 'active' | 'revoked';
+    /** ListMyKeys only. */
+    readonly keys?: readonly RegisteredKey[];
+    readonly acceptedMethods?: readonly AuthenticationMethod[];
+    readonly retryAt?: number;
+    readonly reason?: string;
+}
+
+export type IksDocument = KeyListDocument | KeyDocument | NegativeAnswerDocument | PublishedKeyDocument | RegistrationAnswerDocument;
 
 export type IksDocumentType = IksDocument['type'];

@@ -2,16 +2,43 @@ import * as Fs from 'node:fs';
 import * as Os from 'node:os';
 import * as Path from 'node:path';
 
-import * as Lab from '@hapi/lab';
-import { expect } from '@hapi/code';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { loadConfig } from '../../config';
+import { RrType } from '../../lib/dns/types';
+import { parseSignedZone, signZone, trustAnchorFile } from '../../lib/dnssec';
+import { loadDomainSigningKey } from '../../lib/keys';
 import { nameToUrlForm } from '../../lib/names';
+import { buildZone } from '../../lib/zone/spec';
+import { zonePaths, zoneSpec } from '../../workers/updater/zone';
+import { serveZone, stripping, type Rewrite } from '../helpers/dns-server';
 import { runTool, tempFile } from '../helpers/domain';
-import { freePort, runIks, startIks, type RunningProcess } from '../helpers/process';
+import { freePort, iksBin, runIks, startIks, type RunningProcess } from '../helpers/process';
+import { tamperSignatures } from '../helpers/signed-zone';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
+
+/**
+ * Runs `iks ...` without blocking this process, whose event loop serves the test DNS
+ * server the command talks to.
+ */
+function runIksAsync(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+
+    return new Promise((resolve) => {
+
+        const child = spawn(process.execPath, [iksBin, ...args], { env: { ...process.env, IKS_FROM_SOURCE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+}
 
 describe('quickstart (npm start) as a user runs it', () => {
 
@@ -35,8 +62,10 @@ describe('quickstart (npm start) as a user runs it', () => {
         Fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('prints the commands that work against it', () => {
+    it('prints the commands that work against it', async () => {
 
+        // The list follows the URL line in later writes; wait for its lookup line.
+        await quickstart.waitFor(/npx iks lookup bob@example\.test/, 10_000);
         expect(quickstart.output()).to.contain('xmlsec1 --verify --pubkey-pem');
         expect(quickstart.output()).to.contain('npx iks lookup bob@example.test');
     });
@@ -103,13 +132,18 @@ describe('quickstart (npm start) as a user runs it', () => {
         expect(runIks(['zone', 'ds'], env).stdout).to.match(/^example\.test\.\s+\d+\s+IN\s+DS\s+\d+ 13 2 [0-9A-Fa-f]{64}/);
     });
 
-    it('lets `iks lookup` verify every link with no flags', () => {
+    it('lets `iks lookup` verify every link with no flags, from DNSSEC down to the keys', () => {
 
         const found = runIks(['lookup', 'bob@example.test', '--json'], env);
         expect(found.status, found.stderr).to.equal(0);
         const result = JSON.parse(found.stdout);
         expect(result.verified).to.be.true();
         expect(result.selected.map((key: { algorithm: string }) => key.algorithm).sort()).to.equal(['ed25519', 'x25519']);
+        const links = result.links as { link: string; detail: string }[];
+        expect(links.map((link) => link.link)).to.equal(['trust-anchor', 'discovery', 'address', 'commitment', 'ksk', 'signature', 'name', 'validity', 'key', 'key']);
+        expect(links[1]!.detail).to.contain(`_ikqs._tcp.example.test SRV → iks.example.test:${env.IKS_HTTP_PORT}`);
+        expect(links[3]!.detail).to.match(/sha256\.ksk-[0-9a-f]{12}\.example\.test TXT "[0-9a-f]{64}"/);
+        expect(result.selected[0]).to.include(['id', 'algorithm', 'size', 'format', 'usage', 'fingerprint']);
 
         const human = runIks(['lookup', 'alice@example.test', '--algorithm', 'x25519'], env);
         expect(human.status).to.equal(0);
@@ -120,12 +154,83 @@ describe('quickstart (npm start) as a user runs it', () => {
         expect(none.stdout).to.contain('no keys (verified negative answer)');
     });
 
-    it('exits non-zero when the trusted KSK does not match', () => {
+    it('exits 2 naming the trust-anchor link when the trust anchor is wrong', () => {
 
-        const other = tempFile('other.pem', generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string);
-        const result = runIks(['lookup', 'bob@example.test', '--ksk-pem', other], env);
-        expect(result.status).to.equal(2);
-        expect(result.stderr).to.contain('COMMITMENT_MISMATCH');
+        const otherZone = signZone(buildZone(zoneSpec(loadConfig({ env }), 1)), { zsk: generateKeyPairSync('ec', { namedCurve: 'P-256' }) }, { inception: new Date(Date.now() - 3600_000), expiration: new Date(Date.now() + 86400_000) });
+        const wrong = tempFile('wrong-anchor.conf', trustAnchorFile(otherZone));
+        const human = runIks(['lookup', 'bob@example.test', '--trust-anchor', wrong], env);
+        expect(human.status).to.equal(2);
+        expect(human.stderr).to.match(/lookup failed at trust-anchor: TRUST_ANCHOR_MISMATCH: no DNSKEY of example\.test/);
+        const json = JSON.parse(runIks(['lookup', 'bob@example.test', '--trust-anchor', wrong, '--json'], env).stdout);
+        expect(json).to.include({ verified: false, failedLink: 'trust-anchor', code: 'TRUST_ANCHOR_MISMATCH', links: [] });
+        const missing = runIks(['lookup', 'bob@example.test', '--trust-anchor', `${wrong}.missing`], env);
+        expect(missing.status).to.equal(2);
+        expect(missing.stderr).to.contain('lookup failed at trust-anchor: INVALID_TRUST_ANCHOR: cannot read the trust-anchor file');
+    });
+
+    describe('against a DNS server that tampers with the quickstart\'s own signed zone', () => {
+
+        /** Serves the quickstart's zone (or a variant) and runs `iks lookup` against it with the default anchor. */
+        const lookupVia = async (zone: ReturnType<typeof parseSignedZone>, rewrite?: Rewrite, extra: string[] = []) => {
+
+            const server = await serveZone(zone, rewrite);
+            try {
+                return await runIksAsync(['lookup', 'bob@example.test', '--dns-server', `127.0.0.1:${server.port}`, ...extra], env);
+            }
+            finally {
+                await server.close();
+            }
+        };
+
+        const quickstartZone = () => parseSignedZone(Fs.readFileSync(zonePaths(loadConfig({ env })).signedZone, 'utf8'));
+
+        /** The quickstart's zone content changed, then signed with its own zone key (which the anchor names). */
+        const resigned = (change: (spec: ReturnType<typeof zoneSpec>) => ReturnType<typeof zoneSpec>) => {
+
+            const zsk = loadDomainSigningKey(dataDir, 'example.test', 'zsk');
+            const spec = change(zoneSpec(loadConfig({ env }), 2));
+            return signZone(buildZone(spec), { zsk: { privateKey: zsk.privateKey, publicKey: zsk.publicKey } }, { inception: new Date(Date.now() - 3600_000), expiration: new Date(Date.now() + 86400_000) });
+        };
+
+        it('verifies as usual when nothing is changed (the control)', async () => {
+
+            const result = await lookupVia(quickstartZone());
+            expect(result.status, result.stderr).to.equal(0);
+            expect(result.stdout).to.contain('bob@example.test: 2 verified key(s)');
+        });
+
+        it('exits 2 at discovery for a tampered SRV RRSIG', async () => {
+
+            const result = await lookupVia(tamperSignatures(quickstartZone(), '_ikqs._tcp.example.test', RrType.SRV));
+            expect(result.status).to.equal(2);
+            expect(result.stderr).to.match(/lookup failed at discovery: BOGUS_RRSIG: the RRSIG over _ikqs\._tcp\.example\.test SRV by key \d+ does not verify/);
+        });
+
+        it('exits 2 at discovery for a stripped SRV, which is not proof of absence', async () => {
+
+            const result = await lookupVia(quickstartZone(), stripping('_ikqs._tcp.example.test', RrType.SRV), ['--json']);
+            expect(result.status).to.equal(2);
+            expect(result.stderr).to.contain('lookup failed at discovery: DNSSEC_BOGUS: _ikqs._tcp.example.test SRV: NOERROR without any NSEC proof');
+            expect(JSON.parse(result.stdout)).to.include({ verified: false, failedLink: 'discovery', code: 'DNSSEC_BOGUS' });
+        });
+
+        it('exits 2 at ksk when the KSK does not match its DNSSEC-validated commitment', async () => {
+
+            const impostor = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
+            const zone = resigned((spec) => ({ ...spec, kskCommitments: spec.kskCommitments.map((ksk) => ({ ...ksk, spki: impostor })) }));
+            const result = await lookupVia(zone);
+            expect(result.status).to.equal(2);
+            expect(result.stdout).to.contain('✓ commitment:');
+            expect(result.stderr).to.match(/lookup failed at ksk: COMMITMENT_MISMATCH: key-signing key "ksk-[0-9a-f]{12}" does not match its DNS commitment/);
+        });
+
+        it('exits 1 when DNSSEC proves that the domain takes no part in IKS', async () => {
+
+            const zone = resigned((spec) => ({ ...spec, srv: spec.srv.filter((srv) => srv.service !== '_ikqs._tcp') }));
+            const result = await lookupVia(zone);
+            expect(result.status, result.stderr).to.equal(1);
+            expect(result.stdout).to.contain('bob@example.test: no keys (example.test does not take part in IKS: DNSSEC proves that _ikqs._tcp.example.test does not exist)');
+        });
     });
 
     it('publishes keys imported while it runs', async (flags: Lab.script.Flags) => {

@@ -73,7 +73,7 @@ export function clientSuite(lab: ReturnType<typeof Lab.script>, label: string, m
             expect(result.found).to.be.true();
             expect(result.keys.map((key) => key.id).sort()).to.equal([bobSign.keyId, bobEncrypt.keyId].sort());
             expect(result.selected.map((key) => key.spki).sort()).to.equal([bobSign.spki, bobEncrypt.spki].sort());
-            expect(result.links.map((link) => link.link)).to.equal(['ksk-commitment', 'key-list', 'key', 'key']);
+            expect(result.links.map((link) => link.link)).to.equal(['query-service', 'ksk', 'signature', 'name', 'validity', 'key', 'key']);
         });
 
         it('selects keys by algorithm, usage and size', async () => {
@@ -88,13 +88,13 @@ export function clientSuite(lab: ReturnType<typeof Lab.script>, label: string, m
 
             const result = await client().lookup('nobody@example.test');
             expect(result.found).to.be.false();
-            expect(result.links.map((link) => link.link)).to.equal(['ksk-commitment', 'rsk', 'negative-answer']);
+            expect(result.links.map((link) => link.link)).to.equal(['query-service', 'ksk', 'rsk', 'signature', 'name', 'validity', 'negative-answer']);
         });
 
         it('rejects a key list with one byte changed', async () => {
 
-            const fetch = tampering((path, body) => path.endsWith(nameToUrlForm('bob@example.test')) ? { body: body.replace(bobSign.fingerprint, `${bobSign.fingerprint.slice(0, -1)}0`) } : null);
-            await expect(client({ fetch }).lookup('bob@example.test')).to.reject(BadSignature);
+            const fetch = tampering((path, body) => path.endsWith(nameToUrlForm('bob@example.test')) ? { body: body.replace(bobSign.fingerprint, `${bobSign.fingerprint.slice(0, -1)}${bobSign.fingerprint.endsWith('0') ? '1' : '0'}`) } : null);
+            expect((await expect(client({ fetch }).lookup('bob@example.test')).to.reject(BadSignature)).link).to.equal('signature');
         });
 
         it('rejects a key list with an extra key injected next to the signed ones', async () => {
@@ -105,12 +105,12 @@ export function clientSuite(lab: ReturnType<typeof Lab.script>, label: string, m
 
         it('rejects an expired key list', async () => {
 
-            await expect(client({ now: () => Date.now() + 8 * 86400_000 }).lookup('bob@example.test')).to.reject(SignatureExpired);
+            expect((await expect(client({ now: () => Date.now() + 8 * 86400_000 }).lookup('bob@example.test')).to.reject(SignatureExpired)).link).to.equal('validity');
         });
 
         it('rejects a KSK that does not match its commitment', async () => {
 
-            await expect(client({ commitmentFor: async () => ({ sha256: '00'.repeat(32) }) }).lookup('bob@example.test')).to.reject(CommitmentMismatch, /does not match its DNS commitment/);
+            expect((await expect(client({ commitmentFor: async () => ({ sha256: '00'.repeat(32) }) }).lookup('bob@example.test')).to.reject(CommitmentMismatch, /does not match its DNS commitment/)).link).to.equal('ksk');
             await expect(client({ commitmentFor: async () => ({}) }).lookup('bob@example.test')).to.reject(CommitmentMismatch, /no commitment/);
             await expect(client({ commitmentFor: async () => ({ sha256: commitment.sha256!, sha1: '00'.repeat(20) }) }).lookup('bob@example.test')).to.reject(CommitmentMismatch, /disagree/);
         });
@@ -132,14 +132,28 @@ export function clientSuite(lab: ReturnType<typeof Lab.script>, label: string, m
 
             const aliceList = await (await fetch(`${server.info.uri}/ikqs/v1/n/${nameToUrlForm('alice@example.test')}`)).text();
             const fetch_ = tampering((path) => path.endsWith(nameToUrlForm('bob@example.test')) ? { body: aliceList } : null);
-            await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(NameMismatch);
+            expect((await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(NameMismatch)).link).to.equal('name');
         });
 
         it('rejects a key document swapped for another key of the same name', async () => {
 
             const other = await (await fetch(`${server.info.uri}/ikqs/v1/n/${nameToUrlForm('bob@example.test')}/k/${bobEncrypt.keyId}`)).text();
             const fetch_ = tampering((path) => path.endsWith(`/k/${bobSign.keyId}`) ? { body: other } : null);
-            await expect(client({ fetch: fetch_ }).lookup('bob@example.test', { keyId: bobSign.keyId })).to.reject(UnexpectedDocument, /does not match the signed key list/);
+            expect((await expect(client({ fetch: fetch_ }).lookup('bob@example.test', { keyId: bobSign.keyId })).to.reject(UnexpectedDocument, /does not match the signed key list/)).link).to.equal('key');
+        });
+
+        it('rejects a signed document of another type where the key list belongs, and a tampered key document', async () => {
+
+            const keyDocument = await (await fetch(`${server.info.uri}/ikqs/v1/n/${nameToUrlForm('bob@example.test')}/k/${bobSign.keyId}`)).text();
+            const swapped = tampering((path) => path.endsWith(nameToUrlForm('bob@example.test')) ? { body: keyDocument } : null);
+            expect((await expect(client({ fetch: swapped }).lookup('bob@example.test')).to.reject(UnexpectedDocument)).link).to.equal('document');
+            const tamperedKey = tampering((path, body) => path.endsWith(`/k/${bobSign.keyId}`) ? { body: body.replace('<Usage>sign</Usage>', '<Usage>encrypt</Usage>') } : null);
+            expect((await expect(client({ fetch: tamperedKey }).lookup('bob@example.test', { keyId: bobSign.keyId })).to.reject(BadSignature)).link).to.equal('key');
+        });
+
+        it('accepts a base URL with or without a trailing slash', async () => {
+
+            expect((await client({ baseUrl: `${server.info.uri}/` }).lookup('bob@example.test')).found).to.be.true();
         });
 
         it('rejects a negative answer signed by the KSK instead of the RSK', async () => {
@@ -147,24 +161,24 @@ export function clientSuite(lab: ReturnType<typeof Lab.script>, label: string, m
             const ksk = loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk');
             const forged = renderAndSign({ type: 'NegativeAnswer', name: 'bob@example.test', issuedAt: Date.now() - 1000, notAfter: Date.now() + 60_000, reason: 'no-keys' }, ksk);
             const fetch_ = tampering((path) => path.endsWith(nameToUrlForm('bob@example.test')) ? { body: forged, status: 404 } : null);
-            await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(UnexpectedDocument, /not the domain's published RSK/);
+            expect((await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(UnexpectedDocument, /not the domain's published RSK/)).link).to.equal('rsk');
         });
 
         it('rejects an unsigned answer', async () => {
 
             const fetch_ = tampering((path) => path.endsWith(nameToUrlForm('bob@example.test')) ? { body: '<KeyList/>' } : null);
-            await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(BadSignature, /names no signing key/);
+            expect((await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(BadSignature, /names no signing key/)).link).to.equal('signature');
         });
 
         it('rejects a published KSK that is not a key', async () => {
 
             const fetch_ = tampering((path) => path.startsWith('/ikqs/v1/ksk/') ? { body: 'not a key' } : null);
-            await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(BadSignature, /is not a public key/);
+            expect((await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(BadSignature, /is not a public key/)).link).to.equal('ksk');
         });
 
         it('reports transport failures as such', async () => {
 
-            await expect(client({ baseUrl: 'http://127.0.0.1:1' }).lookup('bob@example.test')).to.reject(TransportError, /cannot reach/);
+            expect((await expect(client({ baseUrl: 'http://127.0.0.1:1' }).lookup('bob@example.test')).to.reject(TransportError, /cannot reach/)).link).to.equal('query-service');
             const fetch_ = tampering(() => ({ body: 'x'.repeat(1024 * 1024 + 1) }));
             await expect(client({ fetch: fetch_ }).lookup('bob@example.test')).to.reject(TransportError, /larger than/);
             const teapot = tampering(() => ({ body: 'no', status: 418 }));

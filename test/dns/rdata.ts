@@ -2,7 +2,7 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
 import * as Rdata from '../../lib/dns/rdata';
-import { DnsFormatError, RrType } from '../../lib/dns/types';
+import { DnsFormatError, Rcode, RrType, rcodeName } from '../../lib/dns/types';
 
 export const lab = Lab.script();
 const { describe, it } = lab;
@@ -88,5 +88,24 @@ describe('RDATA encoders', () => {
 
         expect(() => Rdata.readWireName(Buffer.from([3, 0x61]), 0)).to.throw(DnsFormatError);
         expect(() => Rdata.readWireName(Buffer.from([0xc0, 0]), 0)).to.throw(DnsFormatError);
+    });
+
+    it('reads SRV RDATA back, "." as the empty target, and refuses malformed SRV', () => {
+
+        const srv = { priority: 10, weight: 5, port: 8080, target: 'iks.example.test' };
+        expect(Rdata.decodeSrv(Rdata.encodeSrv(srv))).to.equal(srv);
+        expect(Rdata.decodeSrv(Buffer.from([0, 0, 0, 0, 0, 0, 0]))).to.equal({ priority: 0, weight: 0, port: 0, target: '' });
+        expect(() => Rdata.decodeSrv(Buffer.from([0, 0, 0, 0, 0, 0]))).to.throw(DnsFormatError, /too short/);
+        expect(() => Rdata.decodeSrv(Buffer.concat([Rdata.encodeSrv(srv), Buffer.from([1])]))).to.throw(DnsFormatError, /after its target/);
+    });
+});
+
+describe('rcodeName()', () => {
+
+    it('names the RCODEs this project uses and numbers the others', () => {
+
+        expect(rcodeName(Rcode.NXDOMAIN)).to.equal('NXDOMAIN');
+        expect(rcodeName(Rcode.SERVFAIL)).to.equal('SERVFAIL');
+        expect(rcodeName(11)).to.equal('RCODE11');
     });
 });

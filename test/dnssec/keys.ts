@@ -4,7 +4,7 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
 import { encodeA, encodeDnskey, encodeRrsigPrefix } from '../../lib/dns/rdata';
-import { dnskeyPublicKey, dnssecAlgorithm, dsRdata, keyTag, signedData, verifyRaw, zoneKey } from '../../lib/dnssec';
+import { dnskeyPublicKey, dnssecAlgorithm, dsRdata, keyTag, publicKeyFromDnskey, signedData, verifyRaw, zoneKey } from '../../lib/dnssec';
 import { InvalidKey } from '../../lib/errors';
 
 export const lab = Lab.script();
@@ -93,5 +93,44 @@ describe('zoneKey()', () => {
         const b = Crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
         expect(() => zoneKey({ privateKey: a.privateKey, publicKey: b.publicKey }, 257)).to.throw(InvalidKey, /does not match/);
         expect(() => zoneKey({ privateKey: a.publicKey, publicKey: a.publicKey }, 257)).to.throw(InvalidKey, /cannot sign/);
+    });
+});
+
+describe('publicKeyFromDnskey()', () => {
+
+    it('reads the RFC 6605 example DNSKEY into a key that verifies the example RRSIG', () => {
+
+        const publicKey = publicKeyFromDnskey(encodeDnskey({ flags: 257, algorithm: 13, publicKey: Buffer.from(rfc6605.dnskey, 'base64') }));
+        expect(publicKey.export({ type: 'spki', format: 'der' })).to.equal(rfc6605Pair().publicKey.export({ type: 'spki', format: 'der' }));
+    });
+
+    it('inverts dnskeyPublicKey for P-256, Ed25519 and RSA (short and long exponent forms)', () => {
+
+        const rsa = Crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+        const longExponent = Crypto.createPublicKey({ key: { ...rsa.export({ format: 'jwk' }), e: Buffer.alloc(300, 0x01).toString('base64url') }, format: 'jwk' });
+        const keys: [number, Crypto.KeyObject][] = [
+            [13, Crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey],
+            [15, Crypto.generateKeyPairSync('ed25519').publicKey],
+            [8, rsa],
+            [8, longExponent]
+        ];
+        for (const [algorithm, publicKey] of keys) {
+            const dnskey = encodeDnskey({ flags: 256, algorithm, publicKey: dnskeyPublicKey(publicKey) });
+            expect(publicKeyFromDnskey(dnskey).export({ type: 'spki', format: 'der' }), String(algorithm)).to.equal(publicKey.export({ type: 'spki', format: 'der' }));
+        }
+    });
+
+    it('refuses unsupported algorithms, wrong sizes, points off the curve and RSA below 2048 bits', () => {
+
+        const dnskey = (algorithm: number, key: Buffer) => encodeDnskey({ flags: 256, algorithm, publicKey: key });
+        const rsa1024 = Crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+        expect(() => publicKeyFromDnskey(dnskey(5, Buffer.alloc(64)))).to.throw(InvalidKey, /algorithm 5 is not supported/);
+        expect(() => publicKeyFromDnskey(dnskey(13, Buffer.alloc(63)))).to.throw(InvalidKey, /wrong size/);
+        expect(() => publicKeyFromDnskey(dnskey(15, Buffer.alloc(31)))).to.throw(InvalidKey, /wrong size/);
+        expect(() => publicKeyFromDnskey(dnskey(13, Buffer.alloc(64, 1)))).to.throw(InvalidKey, /not a valid public key/);
+        const rsa1024Field = Buffer.concat([Buffer.from([3, 1, 0, 1]), Buffer.from(rsa1024.export({ format: 'jwk' }).n!, 'base64url')]);
+        expect(() => publicKeyFromDnskey(dnskey(8, rsa1024Field))).to.throw(InvalidKey, /wrong size/);
+        expect(() => publicKeyFromDnskey(dnskey(8, Buffer.from([0, 1])))).to.throw(InvalidKey, /not a valid public key/);
+        expect(() => publicKeyFromDnskey(dnskey(8, Buffer.alloc(0)))).to.throw(InvalidKey, /wrong size/);
     });
 });

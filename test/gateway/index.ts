@@ -30,12 +30,13 @@ describe('gateway privilege split (offline signing)', () => {
         await domain.cleanup();
     });
 
-    it('loads the RSK and never the KSK private key', async () => {
+    it('loads the RSK and the password-encryption key and never the KSK private key', async () => {
 
         const before = loadedKeyFiles().length;
         const server = await createGateway(domain.config, { store: domain.store, port: 0, dnsPort: 0 });
         const loaded = loadedKeyFiles().slice(before);
-        expect(loaded.map((entry) => entry.role)).to.equal(['rsk']);
+        // iks-query: the RSK; iks-register: the enc key and the RSK.
+        expect(loaded.map((entry) => entry.role)).to.equal(['rsk', 'enc', 'rsk']);
         expect(loaded.map((entry) => entry.path)).to.not.include(domainKeyPaths(domain.dataDir, domain.domain, 'ksk').privatePath);
         await server.stop();
     });

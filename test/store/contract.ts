@@ -181,6 +181,46 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(new Set(claimed).size).to.equal(50);
         });
 
+        it('remembers a nonce per name until it expires, refusing it meanwhile', async () => {
+
+            expect(await store.rememberNonce('bob@example.test', 'n0nce-aaaaaaaaaaaa', Date.now() + 60_000)).to.be.true();
+            expect(await store.rememberNonce('bob@example.test', 'n0nce-aaaaaaaaaaaa', Date.now() + 60_000)).to.be.false();
+            // The same nonce of another name is another request.
+            expect(await store.rememberNonce('alice@example.test', 'n0nce-aaaaaaaaaaaa', Date.now() + 60_000)).to.be.true();
+
+            expect(await store.rememberNonce('bob@example.test', 'short-lived-nonce', Date.now() + 30)).to.be.true();
+            await sleep(60);
+            expect(await store.rememberNonce('bob@example.test', 'short-lived-nonce', Date.now() + 60_000)).to.be.true();
+            expect(await store.rememberNonce('bob@example.test', 'short-lived-nonce', Date.now() + 60_000)).to.be.false();
+        });
+
+        it('gives exactly one of many concurrent deliveries of a nonce', async () => {
+
+            const results = await Promise.all(Array.from({ length: 20 }, () => store.rememberNonce('bob@example.test', 'concurrent-nonce-1', Date.now() + 60_000)));
+            expect(results.filter(Boolean)).to.have.length(1);
+        });
+
+        it('counts failures per subject and locks out past the limit until reset', async () => {
+
+            const limiter = store.failureLimiter({ kind: 'test', maxFailures: 2, windowSeconds: 60, lockoutSeconds: 120 });
+            expect(await limiter.lockedFor('bob@example.test')).to.equal(0);
+            expect(await limiter.recordFailure('bob@example.test')).to.equal(0);
+            expect(await limiter.recordFailure('bob@example.test')).to.equal(0);
+            expect(await limiter.lockedFor('bob@example.test')).to.equal(0);
+
+            const lockout = await limiter.recordFailure('bob@example.test');
+            expect(lockout).to.be.above(100_000).and.at.most(120_000);
+            expect(await limiter.lockedFor('bob@example.test')).to.be.above(100_000);
+            expect(await limiter.lockedFor('alice@example.test')).to.equal(0);
+
+            // Counters of another kind are separate; another handle on the store sees the same counter.
+            expect(await store.failureLimiter({ kind: 'other', maxFailures: 2, windowSeconds: 60, lockoutSeconds: 120 }).lockedFor('bob@example.test')).to.equal(0);
+            expect(await store.failureLimiter({ kind: 'test', maxFailures: 2, windowSeconds: 60, lockoutSeconds: 120 }).lockedFor('bob@example.test')).to.be.above(0);
+
+            await limiter.reset('bob@example.test');
+            expect(await limiter.lockedFor('bob@example.test')).to.equal(0);
+        });
+
         it('round-trips users', async () => {
 
             const user = { name: 'alice@example.test', passwordHash: 'scrypt$abc', disabled: false, createdAt: Date.now() };

@@ -1,0 +1,260 @@
+/**
+ * `iks register`, `iks revoke`, `iks keys` (paper §5.2, §5.3) and `iks user` (the
+ * password users of the registration service). Registration commands talk to the
+ * configured gateway (or --url) and report success only after the RSK-signed answer
+ * verified up to the trusted KSK; `iks user` writes the store directly, which works
+ * while the server runs (the embedded store is shared safely, Redis anyway).
+ */
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import * as Fs from 'node:fs';
+import * as Path from 'node:path';
+
+import type { Command } from 'commander';
+import Sshpk from 'sshpk';
+
+import { domainDir, type IksConfig } from '../../config';
+import { RegistrationClient, type Credentials, type RegistrationReceipt } from '../client/registration';
+import { InvalidInput, RegistrationRefused } from '../errors';
+import { keyNameFor } from '../keys';
+import { canonicalName } from '../names';
+import { checkPassword, hashPassword } from '../registration/password';
+import { createStore } from '../store';
+import type { Store } from '../store/types';
+import { describeError, type Output } from './output';
+
+interface AuthOptions {
+    passwordStdin?: boolean;
+    authKey?: string;
+    assertion?: string;
+    user?: string;
+    url?: string;
+    kskPem?: string;
+    json?: boolean;
+}
+
+export interface RegistrationCommandContext {
+    readonly io: Output;
+    readonly result: { code: number };
+    readonly config: () => IksConfig;
+    /** Reads all of standard input (tests substitute it). */
+    readonly readStdin?: () => string;
+}
+
+const internals = {
+    exit: { ok: 0, failed: 2 },
+    usage: /^[a-z0-9][a-z0-9-]{0,31}$/
+};
+
+/** The password on standard input, without the line end a shell or `echo` adds. */
+function passwordFrom(text: string): string {
+
+    const password = text.replace(/\r?\n$/, '');
+    checkPassword(password);
+    return password;
+}
+
+/** A private key file: PEM (PKCS#8, SEC1, PKCS#1) or an OpenSSH private key (ssh-keygen's format). */
+export function readPrivateKey(file: string): KeyObject {
+
+    const text = Fs.readFileSync(file, 'utf8');
+    try {
+        return createPrivateKey(text);
+    }
+    catch {
+        try {
+            return createPrivateKey(Sshpk.parsePrivateKey(text, 'auto').toString('pkcs8'));
+        }
+        catch {
+            throw new InvalidInput('INVALID_KEY', `${file} is not an unencrypted private key (PEM or OpenSSH)`);
+        }
+    }
+}
+
+function credentialsFrom(options: AuthOptions, readStdin: () => string): Credentials {
+
+    const chosen = [options.passwordStdin, options.authKey, options.assertion].filter((option) => option !== undefined && option !== false);
+    if (chosen.length !== 1) {
+        throw new InvalidInput('INVALID_OPTIONS', 'authenticate with exactly one of --password-stdin, --auth-key FILE or --assertion FILE');
+    }
+
+    if (options.passwordStdin) {
+        return { password: passwordFrom(readStdin()), ...(options.user !== undefined ? { user: canonicalName(options.user) } : {}) };
+    }
+
+    if (options.authKey !== undefined) {
+        return { authKey: readPrivateKey(options.authKey), ...(options.user !== undefined ? { signer: canonicalName(options.user) } : {}) };
+    }
+
+    return { assertion: Fs.readFileSync(options.assertion!, 'utf8') };
+}
+
+/** A client trusting the KSK in `--ksk-pem` (default: the domain's public ksk.pem), as `iks lookup` does until DNS discovery. */
+function clientFor(config: IksConfig, options: AuthOptions): RegistrationClient {
+
+    const trusted = createPublicKey(Fs.readFileSync(options.kskPem ?? Path.join(domainDir(config), 'public', 'ksk.pem'))).export({ type: 'spki', format: 'der' });
+    const trustedName = keyNameFor('ksk', trusted);
+    return new RegistrationClient({
+        baseUrl: options.url ?? `http://${config.http.host}:${config.http.port}`,
+        commitmentFor: async (keyName) => keyName === trustedName ? { sha256: createHash('sha256').update(trusted).digest('hex') } : {}
+    });
+}
+
+function withAuthOptions(command: Command): Command {
+
+    return command
+        .option('--password-stdin', 'authenticate with the password read from standard input')
+        .option('--auth-key <file>', 'authenticate by signing with this private key (registered with usage iks-auth)')
+        .option('--assertion <file>', 'authenticate with a third-party assertion (XML)')
+        .option('--user <name>', 'who authenticates (default: NAME itself)')
+        .option('--url <url>', 'gateway base URL (default: the configured HTTP address)')
+        .option('--ksk-pem <file>', 'KSK public key trusted out of band (default: <data-dir>/<domain>/public/ksk.pem)')
+        .option('--json', 'machine-readable result');
+}
+
+async function withStore<T>(config: IksConfig, action: (store: Store) => Promise<T>): Promise<T> {
+
+    const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+    try {
+        return await action(store);
+    }
+    finally {
+        await store.close();
+    }
+}
+
+/** Adds register, revoke, keys and user to the program. */
+export function addRegistrationCommands(program: Command, context: RegistrationCommandContext): void {
+
+    const { io, result } = context;
+    const readStdin = context.readStdin ?? (() => Fs.readFileSync(0, 'utf8'));
+
+    const run = async (what: string, options: AuthOptions, send: (client: RegistrationClient, credentials: Credentials) => Promise<RegistrationReceipt>, describe: (receipt: RegistrationReceipt) => string[]) => {
+
+        try {
+            const config = context.config();
+            const receipt = await send(clientFor(config, options), credentialsFrom(options, readStdin));
+            if (options.json) {
+                io.out(JSON.stringify({ verified: true, ...receipt.answer }, null, 2));
+            }
+            else {
+                for (const link of receipt.links) {
+                    io.out(`✓ ${link.link}: ${link.detail}`);
+                }
+
+                describe(receipt).forEach((line) => io.out(line));
+            }
+
+            result.code = internals.exit.ok;
+        }
+        catch (error) {
+            if (options.json) {
+                io.out(JSON.stringify({ verified: error instanceof RegistrationRefused, error: describeError(error), ...(error instanceof RegistrationRefused ? { acceptedMethods: error.acceptedMethods, retryAt: error.retryAt } : {}) }));
+            }
+
+            io.err(`${what} failed: ${describeError(error)}`);
+            if (error instanceof RegistrationRefused && error.acceptedMethods.length > 0) {
+                io.err(`accepted authentication methods: ${error.acceptedMethods.join(', ')}`);
+            }
+
+            if (error instanceof RegistrationRefused && error.retryAt !== undefined) {
+                io.err(`retry after ${new Date(error.retryAt).toISOString()}`);
+            }
+
+            result.code = internals.exit.failed;
+        }
+    };
+
+    withAuthOptions(program.command('register')
+        .description('register a public key for a name (paper §5.2); succeeds only on a verified RSK-signed acceptance')
+        .argument('<name>', 'entity@domain')
+        .requiredOption('--key <file>', 'the public key: PEM (PUBLIC KEY, RSA PUBLIC KEY, CERTIFICATE) or an OpenSSH .pub line')
+        .option('--usage <usage...>', 'permitted uses, e.g. sign encrypt iks-auth (default: any)')
+        .option('--expires <date>', 'expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)'))
+        .action(async (name: string, options: AuthOptions & { key: string; usage?: string[]; expires?: string }) => {
+
+            await run('register', options, (client, credentials) => {
+
+                const usage = (options.usage ?? ['any']).flatMap((entry) => entry.split(',')).filter(Boolean);
+                const bad = usage.find((entry) => !internals.usage.test(entry));
+                if (bad !== undefined) {
+                    throw new InvalidInput('INVALID_OPTIONS', `usage "${bad}" must be lowercase letters, digits and hyphens`);
+                }
+
+                const expiresAt = options.expires === undefined ? undefined : Date.parse(options.expires);
+                if (expiresAt !== undefined && Number.isNaN(expiresAt)) {
+                    throw new InvalidInput('INVALID_OPTIONS', `--expires "${options.expires}" is not an ISO 8601 date`);
+                }
+
+                return client.register(name, { container: Fs.readFileSync(options.key, 'utf8'), usage, ...(expiresAt !== undefined ? { expiresAt } : {}) }, credentials);
+            }, ({ answer }) => [`registered: key ${answer.keyId} of ${answer.name} is ${answer.state} (published at the updater's next run)`]);
+        });
+
+    withAuthOptions(program.command('revoke')
+        .description('revoke a key of a name (paper §5.3); its key document becomes a signed revocation')
+        .argument('<name>', 'entity@domain')
+        .argument('<keyId>', 'the key id (16 hex digits, as `iks lookup` shows)')
+        .option('--reason <reason>', 'why, e.g. keyCompromise, superseded'))
+        .action(async (name: string, keyId: string, options: AuthOptions & { reason?: string }) => {
+
+            await run('revoke', options, (client, credentials) => client.revoke(name, keyId, options.reason, credentials),
+                ({ answer }) => [`revoked: key ${answer.keyId} of ${answer.name} (the signed revocation is published at the updater's next run)`]);
+        });
+
+    withAuthOptions(program.command('keys')
+        .description('list every key registered for a name, with its state (authenticated)')
+        .argument('<name>', 'entity@domain'))
+        .action(async (name: string, options: AuthOptions) => {
+
+            await run('keys', options, (client, credentials) => client.listMyKeys(name, credentials), ({ answer }) => [
+                `${answer.name}: ${answer.keys?.length ?? 0} key(s)`,
+                ...(answer.keys ?? []).map((key) => `  ${key.id}  ${key.state}  ${key.algorithm}/${key.size}  usage=${key.usage.join(',')}${key.revocationReason ? `  reason=${key.revocationReason}` : ''}`)
+            ]);
+        });
+
+    const user = program.command('user').description('password users of the registration service (username/password method)');
+
+    user.command('add')
+        .description('create a user, or with --replace set a new password; the password is read from standard input')
+        .argument('<name>', 'entity@domain')
+        .option('--replace', 'replace the password of an existing user (and enable it)')
+        .action(async (input: string, options: { replace?: boolean }) => {
+
+            const config = context.config();
+            const name = canonicalName(input);
+            const passwordHash = await hashPassword(passwordFrom(readStdin()));
+            await withStore(config, async (store) => {
+
+                const existing = await store.getUser(name);
+                if (existing && !options.replace) {
+                    io.err(`user ${name} exists; use --replace to set a new password`);
+                    result.code = internals.exit.failed;
+                    return;
+                }
+
+                await store.putUser({ name, passwordHash, disabled: false, createdAt: existing?.createdAt ?? Date.now() });
+                io.out(existing ? `password of ${name} replaced` : `user ${name} created`);
+            });
+        });
+
+    for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+        user.command(verb)
+            .description(disabled ? 'refuse password authentication for a user (registered keys stay)' : 'allow password authentication again')
+            .argument('<name>', 'entity@domain')
+            .action(async (input: string) => {
+
+                const name = canonicalName(input);
+                await withStore(context.config(), async (store) => {
+
+                    const existing = await store.getUser(name);
+                    if (!existing) {
+                        io.err(`no user ${name}`);
+                        result.code = internals.exit.failed;
+                        return;
+                    }
+
+                    await store.putUser({ ...existing, disabled });
+                    io.out(`user ${name} ${verb}d`);
+                });
+            });
+    }
+}

@@ -1,0 +1,387 @@
+/**
+ * The registration authority (paper §5.2, §5.3, §6.1; boulder's RA): decides what a
+ * registration request may do. Order: the name must be ours and canonical, the
+ * timestamp fresh and the nonce unseen (else InvalidRequest → SOAP Fault); then
+ * authentication establishes a principal, authorization requires the principal to be
+ * the name itself, and only then is the store changed. Registrations and revocations
+ * are written together with the enqueue of their name (Store.putRegistrations), so the
+ * updater publishes them at its next poll.
+ */
+import { createPublicKey, timingSafeEqual } from 'node:crypto';
+
+import { InvalidKey, InvalidName, InvalidRequest, ReplayedRequest, StaleRequest } from '../errors';
+import { parsePublicKey } from '../keys';
+import type { PublicKeyInfo, SigningKey } from '../keys/types';
+import { parseName } from '../names';
+import type { FailureLimiter, Registration, Store } from '../store/types';
+import type { AuthenticationMethod, RegisteredKey, RegistrationAnswerDocument } from '../xml/types';
+import { openPassword, verifyPassword } from './password';
+import { requestDigest, type Assertion, type Authentication, type RegistrationRequest } from './request';
+import { verifyAssertionSignature, verifyRequestSignature } from './signatures';
+
+export interface AuthoritySettings {
+    readonly domain: string;
+    readonly store: Store;
+    /** The password-encryption key (private half): only for RSA-OAEP decryption. */
+    readonly encKey: SigningKey;
+    readonly methods: readonly AuthenticationMethod[];
+    readonly maxKeysPerName: number;
+    readonly maxKeySize: number;
+    /** ms */
+    readonly replayWindow: number;
+    /** ms */
+    readonly assertionMaxLifetime: number;
+    readonly passwordFailures: { readonly perEntity: number; readonly perAddress: number; readonly window: number; readonly lockout: number };
+    readonly now?: () => number;
+}
+
+/** The content of the RSK-signed answer, plus who asked how (for the audit log only). */
+export type Decision = Omit<RegistrationAnswerDocument, 'type' | 'issuedAt' | 'notAfter'> & {
+    readonly method: AuthenticationMethod;
+    readonly principal?: string;
+};
+
+type Authenticated = { readonly principal: string } | { readonly failed: string } | { readonly lockedFor: number; readonly reason: string };
+
+const internals = {
+    // Clock difference tolerated on an assertion's issue time, ms.
+    assertionSkew: 60_000,
+    authUsage: 'iks-auth',
+    certifyUsage: 'iks-certify',
+    passwordRefused: 'the user name or password was not accepted'
+};
+
+/** A registration that may be relied on now: not revoked, not expired. */
+function isActive(registration: Registration, now: number): boolean {
+
+    return registration.revokedAt === undefined && (registration.expiresAt === undefined || registration.expiresAt > now);
+}
+
+function registeredKeyOf(registration: Registration, now: number): RegisteredKey {
+
+    return {
+        id: registration.keyId,
+        algorithm: registration.algorithm,
+        size: registration.size,
+        ...(registration.curve !== undefined ? { curve: registration.curve } : {}),
+        format: registration.format,
+        fingerprint: registration.fingerprint,
+        usage: registration.usage,
+        registeredAt: registration.registeredAt,
+        ...(registration.expiresAt !== undefined ? { expiresAt: registration.expiresAt } : {}),
+        state: registration.revokedAt !== undefined ? 'revoked' : isActive(registration, now) ? 'active' : 'expired',
+        ...(registration.revokedAt !== undefined ? { revokedAt: registration.revokedAt } : {}),
+        ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {})
+    };
+}
+
+/** The store record of a parsed key registered for `name`. */
+export function registrationOf(name: string, key: PublicKeyInfo, usage: readonly string[], registeredAt: number, expiresAt?: number): Registration {
+
+    return {
+        name,
+        keyId: key.id,
+        algorithm: key.algorithm,
+        size: key.size,
+        ...(key.curve !== undefined ? { curve: key.curve } : {}),
+        format: key.format,
+        fingerprint: key.fingerprint,
+        spki: key.spki.toString('base64'),
+        container: key.container,
+        usage,
+        registeredAt,
+        ...(expiresAt !== undefined ? { expiresAt } : {})
+    };
+}
+
+export class RegistrationAuthority {
+
+    readonly #settings: AuthoritySettings;
+    readonly #now: () => number;
+    readonly #entityFailures: FailureLimiter;
+    readonly #addressFailures: FailureLimiter;
+
+    constructor(settings: AuthoritySettings) {
+
+        this.#settings = settings;
+        this.#now = settings.now ?? Date.now;
+        const { perEntity, perAddress, window, lockout } = settings.passwordFailures;
+        this.#entityFailures = settings.store.failureLimiter({ kind: 'password-entity', maxFailures: perEntity, windowSeconds: window, lockoutSeconds: lockout });
+        this.#addressFailures = settings.store.failureLimiter({ kind: 'password-address', maxFailures: perAddress, windowSeconds: window, lockoutSeconds: lockout });
+    }
+
+    /**
+     * Decides a request from `clientAddress`. Throws InvalidRequest (StaleRequest,
+     * ReplayedRequest) for requests that get a SOAP Fault; every other outcome is a
+     * Decision to be signed with the RSK.
+     */
+    async decide(request: RegistrationRequest, clientAddress: string): Promise<Decision> {
+
+        const { domain, store, replayWindow } = this.#settings;
+        const now = this.#now();
+
+        const name = this.#ownName(request.name, 'Name');
+        if (Math.abs(now - request.timestamp) > replayWindow) {
+            throw new StaleRequest(`the request timestamp ${new Date(request.timestamp).toISOString()} is more than ${replayWindow / 1000} s away from the server's clock (${new Date(now).toISOString()}); check the clock and send a new request`);
+        }
+
+        const digest = requestDigest(request);
+        if (!(await store.rememberNonce(name, request.nonce, request.timestamp + replayWindow))) {
+            throw new ReplayedRequest(`the nonce of this request was already used for ${name}; every request needs a new nonce`);
+        }
+
+        const base = { name, operation: request.operation, requestDigest: digest.toString('hex'), method: request.authentication.method };
+        const authenticated = await this.#authenticate(request, digest, clientAddress, now);
+        if ('failed' in authenticated) {
+            return { ...base, outcome: 'authentication-failed', acceptedMethods: this.#settings.methods, reason: authenticated.failed };
+        }
+
+        if ('lockedFor' in authenticated) {
+            return { ...base, outcome: 'locked', retryAt: now + authenticated.lockedFor, reason: authenticated.reason };
+        }
+
+        const withPrincipal = { ...base, principal: authenticated.principal };
+        if (authenticated.principal !== name) {
+            return { ...withPrincipal, outcome: 'not-authorized', reason: `${authenticated.principal} may manage only its own keys, not those of ${name}` };
+        }
+
+        switch (request.operation) {
+            case 'register':
+                return { ...withPrincipal, ...await this.#register(name, request, now) };
+            case 'revoke':
+                return { ...withPrincipal, ...await this.#revoke(name, request.keyId, request.reason, now) };
+            default: {
+                const keys = (await store.getRegistrations(name)).map((registration) => registeredKeyOf(registration, now));
+                return { ...withPrincipal, outcome: 'accepted', ...(keys.length > 0 ? { keys } : {}), reason: `${keys.length} key(s) registered for ${name} in ${domain}` };
+            }
+        }
+    }
+
+    /** The canonical form of a name of our domain, or InvalidRequest. */
+    #ownName(input: string, what: string): string {
+
+        let parsed;
+        try {
+            parsed = parseName(input);
+        }
+        catch (error) {
+            if (error instanceof InvalidName) {
+                throw new InvalidRequest(`${what}: ${error.message}`, { subcode: 'InvalidName' });
+            }
+
+            throw error;
+        }
+
+        if (parsed.domain !== this.#settings.domain) {
+            throw new InvalidRequest(`${what}: this service registers names of ${this.#settings.domain} only, not of ${parsed.domain}`, { subcode: 'WrongDomain' });
+        }
+
+        if (parsed.name !== input) {
+            throw new InvalidRequest(`${what}: "${input}" is not canonical; send "${parsed.name}"`, { subcode: 'InvalidName' });
+        }
+
+        return parsed.name;
+    }
+
+    /** A name of our domain in an authentication element; null when it is not one. */
+    #principalName(input: string): string | null {
+
+        try {
+            return this.#ownName(input, 'principal');
+        }
+        catch (error) {
+            if (error instanceof InvalidRequest) {
+                return null;
+            }
+
+            throw error;
+        }
+    }
+
+    async #authenticate(request: RegistrationRequest, digest: Buffer, clientAddress: string, now: number): Promise<Authenticated> {
+
+        const authentication = request.authentication;
+        if (!this.#settings.methods.includes(authentication.method)) {
+            return { failed: `the ${authentication.method} method is not accepted by ${this.#settings.domain}` };
+        }
+
+        switch (authentication.method) {
+            case 'password':
+                return await this.#password(authentication, request.timestamp, digest, clientAddress);
+            case 'user-key':
+                return await this.#userKey(authentication, digest, now);
+            default:
+                return await this.#assertion(authentication.assertion, now);
+        }
+    }
+
+    /** A registered key of our domain that is active and carries `usage`, or a reason why not. */
+    async #usableKey(name: string | null, keyId: string, usage: string, now: number): Promise<Registration | string> {
+
+        const registration = name === null ? null : await this.#settings.store.getRegistration(name, keyId);
+        if (registration === null || !isActive(registration, now) || !registration.usage.includes(usage)) {
+            return `key ${keyId} is not an active ${usage} key of ${name ?? 'a name of this domain'}`;
+        }
+
+        return registration;
+    }
+
+    async #password(authentication: Extract<Authentication, { method: 'password' }>, timestamp: number, digest: Buffer, clientAddress: string): Promise<Authenticated> {
+
+        const { encKey, store } = this.#settings;
+        const user = authentication.user;
+        const locked = Math.max(await this.#entityFailures.lockedFor(user), await this.#addressFailures.lockedFor(clientAddress));
+        if (locked > 0) {
+            return { lockedFor: locked, reason: 'too many failed password attempts; password authentication is locked until the time given' };
+        }
+
+        let failure: string | null = null;
+        let password = '';
+        if (authentication.encKey !== encKey.keyName) {
+            failure = `the password is encrypted for key "${authentication.encKey.slice(0, 64)}"; this domain's encryption key is "${encKey.keyName}" (GET /ikqs/v1/enc)`;
+        }
+        else {
+            const opened = openPassword(encKey.privateKey, authentication.ciphertext);
+            if (opened === null) {
+                failure = `the encrypted password does not decrypt with ${encKey.keyName}`;
+            }
+            else if (opened.timestamp !== timestamp || !timingSafeEqual(opened.digest, digest)) {
+                // A ciphertext lifted from another request (paper §5.2: bound to this one).
+                failure = 'the encrypted password is bound to another request';
+            }
+            else {
+                password = opened.password;
+            }
+        }
+
+        if (failure === null) {
+            const name = this.#principalName(user);
+            const record = name === null ? null : await store.getUser(name);
+            // Unknown and disabled users cost the same scrypt work as known ones.
+            const matches = await verifyPassword(password, record && !record.disabled ? record.passwordHash : null);
+            if (matches && record && !record.disabled && name !== null) {
+                await this.#entityFailures.reset(user);
+                return { principal: name };
+            }
+
+            failure = internals.passwordRefused;
+        }
+
+        const lockouts = await Promise.all([this.#entityFailures.recordFailure(user), this.#addressFailures.recordFailure(clientAddress)]);
+        const lockedNow = Math.max(...lockouts);
+        if (lockedNow > 0) {
+            return { lockedFor: lockedNow, reason: `${failure}; too many failed password attempts, password authentication is locked until the time given` };
+        }
+
+        return { failed: failure };
+    }
+
+    async #userKey(authentication: Extract<Authentication, { method: 'user-key' }>, digest: Buffer, now: number): Promise<Authenticated> {
+
+        const signer = this.#principalName(authentication.signer);
+        const key = await this.#usableKey(signer, authentication.keyId, internals.authUsage, now);
+        if (typeof key === 'string') {
+            return { failed: key };
+        }
+
+        const publicKey = createPublicKey({ key: Buffer.from(key.spki, 'base64'), format: 'der', type: 'spki' });
+        if (!verifyRequestSignature(publicKey, digest, authentication.signature)) {
+            return { failed: `the request signature does not verify with key ${key.keyId} of ${key.name}` };
+        }
+
+        return { principal: key.name };
+    }
+
+    async #assertion(assertion: Assertion, now: number): Promise<Authenticated> {
+
+        const issuer = this.#principalName(assertion.issuer);
+        const key = await this.#usableKey(issuer, assertion.keyId, internals.certifyUsage, now);
+        if (typeof key === 'string') {
+            return { failed: `the assertion's issuer: ${key}` };
+        }
+
+        const publicKey = createPublicKey({ key: Buffer.from(key.spki, 'base64'), format: 'der', type: 'spki' });
+        if (!verifyAssertionSignature(publicKey, assertion)) {
+            return { failed: `the assertion's signature does not verify with key ${key.keyId} of ${key.name}` };
+        }
+
+        if (now > assertion.notAfter) {
+            return { failed: `the assertion expired at ${new Date(assertion.notAfter).toISOString()}` };
+        }
+
+        if (assertion.issuedAt - internals.assertionSkew > now) {
+            return { failed: `the assertion is issued for ${new Date(assertion.issuedAt).toISOString()}, later than now` };
+        }
+
+        if (assertion.notAfter - assertion.issuedAt > this.#settings.assertionMaxLifetime) {
+            return { failed: `the assertion is valid for longer than the ${this.#settings.assertionMaxLifetime / 1000} s this domain accepts` };
+        }
+
+        const subject = this.#principalName(assertion.subject);
+        return subject === null ? { failed: `the assertion's subject "${assertion.subject.slice(0, 100)}" is not a name of ${this.#settings.domain}` } : { principal: subject };
+    }
+
+    async #register(name: string, request: Extract<RegistrationRequest, { operation: 'register' }>, now: number): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {
+
+        const { store, maxKeySize, maxKeysPerName } = this.#settings;
+        let key: PublicKeyInfo;
+        try {
+            key = parsePublicKey(request.container);
+        }
+        catch (error) {
+            if (error instanceof InvalidKey) {
+                return { outcome: 'refused', reason: error.message };
+            }
+
+            throw error;
+        }
+
+        const refuse = (reason: string) => ({ outcome: 'refused' as const, keyId: key.id, reason });
+        if (request.usage.includes(internals.certifyUsage)) {
+            // A certifying key vouches for every entity: only the administrator grants it (iks import).
+            return refuse(`usage ${internals.certifyUsage} is granted by the domain administrator only`);
+        }
+
+        if (key.size > maxKeySize) {
+            return refuse(`keys of ${key.size} bits are larger than the ${maxKeySize} bits this domain accepts`);
+        }
+
+        if (request.expiresAt !== undefined && request.expiresAt <= now) {
+            return refuse(`the expiry ${new Date(request.expiresAt).toISOString()} is in the past`);
+        }
+
+        const existing = await store.getRegistrations(name);
+        const same = existing.find((registration) => registration.keyId === key.id);
+        if (same && same.fingerprint !== key.fingerprint) {
+            return refuse(`another key with id ${key.id} is registered for ${name}`);
+        }
+
+        if (same?.revokedAt !== undefined) {
+            return refuse(`key ${key.id} of ${name} was revoked; a revoked key cannot be registered again`);
+        }
+
+        const others = existing.filter((registration) => registration.keyId !== key.id && isActive(registration, now)).length;
+        if (others >= maxKeysPerName) {
+            return refuse(`${name} already has ${others} active keys, the most this domain allows; revoke one first`);
+        }
+
+        // Registering an active key again updates its usage and expiry.
+        await store.putRegistrations([registrationOf(name, key, request.usage, same?.registeredAt ?? now, request.expiresAt)]);
+        return { outcome: 'accepted', keyId: key.id, state: 'active', reason: `key ${key.id} registered for ${name}; it is published at the updater's next run` };
+    }
+
+    async #revoke(name: string, keyId: string, reason: string | undefined, now: number): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {
+
+        const { store } = this.#settings;
+        const registration = await store.getRegistration(name, keyId);
+        if (registration === null) {
+            return { outcome: 'refused', keyId, reason: `no key ${keyId} is registered for ${name}` };
+        }
+
+        if (registration.revokedAt === undefined) {
+            await store.putRegistrations([{ ...registration, revokedAt: now, ...(reason !== undefined ? { revocationReason: reason } : {}) }]);
+        }
+
+        return { outcome: 'accepted', keyId, state: 'revoked', reason: `key ${keyId} of ${name} is revoked; its signed revocation is published at the updater's next run` };
+    }
+}

@@ -1,0 +1,110 @@
+/**
+ * iks-register: registration and revocation of keys (paper §5.2, §5.3, §6.1) as a hapi
+ * plugin. `POST /ikrs/v1` takes SOAP 1.2 requests (Register, Revoke, ListMyKeys; see
+ * lib/xml/schema/registration.xsd) and answers with RSK-signed documents. The policy is
+ * lib/registration's RegistrationAuthority; this plugin is the web front end.
+ *
+ * It loads the RSK and the password-encryption key, and never the KSK (ARCHITECTURE.md
+ * §2, `offline` strategy): accepted changes reach the store and queue, and the updater
+ * signs what lookups serve.
+ */
+import type { Plugin, Server } from '@hapi/hapi';
+import Joi from 'joi';
+
+import { loadDomainSigningKey } from '../../lib/keys';
+import { RegistrationAuthority } from '../../lib/registration/authority';
+import { SOAP_MEDIA_TYPE } from '../../lib/registration/soap';
+import type { Store } from '../../lib/store/types';
+import type { AuthenticationMethod } from '../../lib/xml/types';
+import { RegisterHandlers } from './handlers';
+
+export interface IksRegisterOptions {
+    /** The domain whose names this service registers (canonical). */
+    readonly domain: string;
+    /** Data dir holding `<domain>/private/rsk.pem` and `<domain>/private/enc.pem`. */
+    readonly dataDir: string;
+    readonly store: Store;
+    /** Authentication methods this domain accepts (default all three). */
+    readonly methods?: readonly AuthenticationMethod[];
+    /** Largest request body in bytes (default 32 KiB). */
+    readonly maxRequestBytes?: number;
+    /** Most active keys per name (default 16). */
+    readonly maxKeysPerName?: number;
+    /** Largest key size in bits (default 8192). */
+    readonly maxKeySize?: number;
+    /** Seconds a request timestamp may be off; nonces are kept this long (default 300). */
+    readonly replayWindow?: number;
+    /** Longest accepted assertion lifetime, seconds (default 86400). */
+    readonly assertionMaxLifetime?: number;
+    /** Seconds an RSK-signed answer is valid (default 3600). */
+    readonly answerValidity?: number;
+    /** Password failures allowed per entity and per client address within `window` seconds, then `lockout` seconds. */
+    readonly passwordFailures?: { readonly perEntity?: number; readonly perAddress?: number; readonly window?: number; readonly lockout?: number };
+}
+
+const internals = {
+    schema: Joi.object({
+        domain: Joi.string().hostname().lowercase().required(),
+        dataDir: Joi.string().required(),
+        // Joi.any keeps the instance itself (an object schema would hand back a copy).
+        store: Joi.any().required().custom((store, helpers) => {
+
+            const methods = ['putRegistrations', 'getRegistrations', 'getRegistration', 'getUser', 'rememberNonce', 'failureLimiter'];
+            return methods.every((method) => typeof store?.[method] === 'function') ? store : helpers.message({ custom: `"store" must implement ${methods.join(', ')}` });
+        }),
+        methods: Joi.array().items(Joi.string().valid('password', 'user-key', 'assertion')).min(1).unique().default(['password', 'user-key', 'assertion']),
+        maxRequestBytes: Joi.number().integer().min(1024).max(1024 * 1024).default(32 * 1024),
+        maxKeysPerName: Joi.number().integer().min(1).max(1000).default(16),
+        maxKeySize: Joi.number().integer().min(256).max(16384).default(8192),
+        replayWindow: Joi.number().integer().min(10).max(3600).default(300),
+        assertionMaxLifetime: Joi.number().integer().min(1).max(30 * 86400).default(86400),
+        answerValidity: Joi.number().integer().min(1).max(10 * 365 * 86400).default(3600),
+        passwordFailures: Joi.object({
+            perEntity: Joi.number().integer().min(1).max(1000).default(5),
+            perAddress: Joi.number().integer().min(1).max(100000).default(50),
+            window: Joi.number().integer().min(1).max(86400).default(900),
+            lockout: Joi.number().integer().min(1).max(86400).default(900)
+        }).default()
+    })
+};
+
+type Settings = Required<Omit<IksRegisterOptions, 'passwordFailures'>> & { readonly passwordFailures: { perEntity: number; perAddress: number; window: number; lockout: number } };
+
+export const plugin: Plugin<IksRegisterOptions> = {
+    name: 'iks-register',
+    version: '0.1.0',
+    requirements: { hapi: '>=21' },
+    register(server: Server, options: IksRegisterOptions) {
+
+        const settings = Joi.attempt(options, internals.schema, 'Invalid "iks-register" options') as Settings;
+
+        const authority = new RegistrationAuthority({
+            domain: settings.domain,
+            store: settings.store,
+            encKey: loadDomainSigningKey(settings.dataDir, settings.domain, 'enc'),
+            methods: settings.methods,
+            maxKeysPerName: settings.maxKeysPerName,
+            maxKeySize: settings.maxKeySize,
+            replayWindow: settings.replayWindow * 1000,
+            assertionMaxLifetime: settings.assertionMaxLifetime * 1000,
+            passwordFailures: settings.passwordFailures
+        });
+
+        const handlers = new RegisterHandlers({
+            authority,
+            rsk: loadDomainSigningKey(settings.dataDir, settings.domain, 'rsk'),
+            answerValidity: settings.answerValidity * 1000,
+            maxRequestBytes: settings.maxRequestBytes
+        });
+
+        server.route({
+            method: 'POST',
+            path: '/ikrs/v1',
+            options: {
+                payload: { parse: false, output: 'data', allow: [SOAP_MEDIA_TYPE], maxBytes: settings.maxRequestBytes },
+                ext: { onPreResponse: { method: handlers.toFault } }
+            },
+            handler: handlers.handle
+        });
+    }
+};

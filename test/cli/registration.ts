@@ -1,0 +1,148 @@
+import { generateKeyPairSync } from 'node:crypto';
+import * as Fs from 'node:fs';
+import * as Os from 'node:os';
+import * as Path from 'node:path';
+
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+
+import { loadDomainPublicKey } from '../../lib/keys';
+import { nameToUrlForm } from '../../lib/names';
+import type { KeyDocument } from '../../lib/xml/types';
+import { verifyDocument } from '../../lib/xmldsig';
+import { runTool, tempFile } from '../helpers/domain';
+import { freePort, runIks, startIks, type RunningProcess } from '../helpers/process';
+
+export const lab = Lab.script();
+const { describe, it, before, after } = lab;
+
+/** Issue 4's acceptance, with only the CLI, against `iks quickstart` (embedded store). */
+describe('registration with the CLI against a running quickstart', () => {
+
+    let dataDir: string;
+    let env: NodeJS.ProcessEnv;
+    let quickstart: RunningProcess;
+    let base: string;
+    let passwords: Record<string, string>;
+    const keyDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-cli-keys-'));
+
+    const writeKeyPair = (label: string) => {
+
+        const pair = generateKeyPairSync('ed25519');
+        const privateFile = Path.join(keyDir, `${label}.key`);
+        const publicFile = Path.join(keyDir, `${label}.pub`);
+        Fs.writeFileSync(privateFile, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+        Fs.writeFileSync(publicFile, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+        return { privateFile, publicFile };
+    };
+
+    /** What `iks lookup` verifies and lists (one process per call, so used once per state). */
+    const verifiedIds = (name: string): string[] => {
+
+        const result = runIks(['lookup', name, '--json'], env);
+        expect(result.status, result.stderr + result.stdout).to.equal(0);
+        return JSON.parse(result.stdout).keys.map((key: { id: string }) => key.id);
+    };
+
+    /** The key ids the served list names now (unverified; only to wait for the updater). */
+    const servedIds = async (name: string): Promise<string[]> => {
+
+        const url = `${base}/ikqs/v1/n/${nameToUrlForm(name)}`;
+        // spawnSync blocks this process past the server's keep-alive timeout: a pooled
+        // connection may be closed under us, so one retry on a fresh one.
+        const response = await fetch(url).catch(() => fetch(url));
+        const body = await response.text();
+        return [...body.matchAll(/<Key id="([0-9a-f]{16})"/g)].map((match) => match[1]!);
+    };
+
+    /** The updater publishes within its poll interval; wait for it, bounded. */
+    const eventually = async (check: () => Promise<boolean>) => {
+
+        for (let i = 0; i < 100 && !await check(); ++i) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+
+        return await check();
+    };
+
+    before(async () => {
+
+        dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-cli-register-'));
+        env = { IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(await freePort()), IKS_DNS_PORT: String(await freePort()), IKS_REDIS_URL: '' };
+        quickstart = startIks(['quickstart'], env);
+        base = (await quickstart.waitFor(/http:\/\/127\.0\.0\.1:\d+/)).trim();
+        await quickstart.waitFor(/--auth-key alice\.key/);
+        passwords = JSON.parse(Fs.readFileSync(Path.join(dataDir, 'example.test', 'demo-users.json'), 'utf8'));
+    });
+
+    after(async () => {
+
+        expect(await quickstart.stop()).to.equal(0);
+        Fs.rmSync(dataDir, { recursive: true, force: true });
+        Fs.rmSync(keyDir, { recursive: true, force: true });
+    });
+
+    it('writes the demo users\' passwords, readable by the owner only', () => {
+
+        const file = Path.join(dataDir, 'example.test', 'demo-users.json');
+        expect(Fs.statSync(file).mode & 0o777).to.equal(0o600);
+        expect(Object.keys(passwords).sort()).to.equal(['alice@example.test', 'bob@example.test']);
+        expect(quickstart.output()).to.contain('--password-stdin');
+    });
+
+    it('registers by password, then by user key, revokes, and refuses a wrong password', async () => {
+
+        const first = writeKeyPair('first');
+        const registered = runIks(['register', 'alice@example.test', '--key', first.publicFile, '--usage', 'iks-auth', 'sign', '--password-stdin', '--json'], env, `${passwords['alice@example.test']}\n`);
+        expect(registered.status, registered.stderr).to.equal(0);
+        const firstId = JSON.parse(registered.stdout).keyId as string;
+        expect(await eventually(async () => (await servedIds('alice@example.test')).includes(firstId))).to.be.true();
+        expect(verifiedIds('alice@example.test')).to.include(firstId);
+
+        const second = writeKeyPair('second');
+        const byKey = runIks(['register', 'alice@example.test', '--key', second.publicFile, '--auth-key', first.privateFile], env);
+        expect(byKey.status, byKey.stderr).to.equal(0);
+        expect(byKey.stdout).to.contain('✓ rsk:');
+        const secondId = /key ([0-9a-f]{16}) of alice@example\.test is active/.exec(byKey.stdout)![1]!;
+        expect(await eventually(async () => (await servedIds('alice@example.test')).includes(secondId))).to.be.true();
+
+        const revoked = runIks(['revoke', 'alice@example.test', firstId, '--reason', 'superseded', '--auth-key', first.privateFile], env);
+        expect(revoked.status, revoked.stderr).to.equal(0);
+        expect(await eventually(async () => !(await servedIds('alice@example.test')).includes(firstId))).to.be.true();
+        const afterRevoke = verifiedIds('alice@example.test');
+        expect(afterRevoke).to.include(secondId);
+        expect(afterRevoke).to.not.include(firstId);
+
+        const keyUrl = `${base}/ikqs/v1/n/${nameToUrlForm('alice@example.test')}/k/${firstId}`;
+        const res = await fetch(keyUrl).catch(() => fetch(keyUrl));
+        const body = await res.text();
+        const ksk = loadDomainPublicKey(dataDir, 'example.test', 'ksk');
+        const revocation = verifyDocument(body, { publicKey: ksk.publicKey, keyName: ksk.keyName, type: 'KeyDocument', name: 'alice@example.test' }) as KeyDocument;
+        expect(revocation.status).to.equal('revoked');
+        const verified = runTool('xmlsec1', ['--verify', '--pubkey-pem', Path.join(dataDir, 'example.test/public/ksk.pem'), tempFile('revoked.xml', body)]);
+        expect(verified.status, verified.output).to.equal(0);
+
+        const wrong = runIks(['register', 'bob@example.test', '--key', writeKeyPair('third').publicFile, '--password-stdin'], env, 'not-bobs-password\n');
+        expect(wrong.status).to.equal(2);
+        expect(wrong.stderr).to.contain('AUTHENTICATION_FAILED');
+        expect(wrong.stderr).to.contain('accepted authentication methods: password, user-key, assertion');
+        expect(wrong.stderr + wrong.stdout).to.not.contain(passwords['bob@example.test']!);
+    });
+
+    it('manages users while the server runs', () => {
+
+        const added = runIks(['user', 'add', 'dora@example.test'], env, 'dora-secret-1\n');
+        expect(added.status, added.stderr).to.equal(0);
+        expect(runIks(['user', 'add', 'dora@example.test'], env, 'other\n').status).to.equal(2);
+
+        const keys = runIks(['keys', 'dora@example.test', '--password-stdin'], env, 'dora-secret-1\n');
+        expect(keys.status, keys.stderr).to.equal(0);
+        expect(keys.stdout).to.contain('dora@example.test: 0 key(s)');
+
+        expect(runIks(['user', 'disable', 'dora@example.test'], env).status).to.equal(0);
+        const refused = runIks(['keys', 'dora@example.test', '--password-stdin'], env, 'dora-secret-1\n');
+        expect(refused.status).to.equal(2);
+        expect(runIks(['user', 'disable', 'nobody@example.test'], env).status).to.equal(2);
+        expect(quickstart.output()).to.not.contain('dora-secret-1');
+    });
+});

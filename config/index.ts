@@ -47,6 +47,8 @@ export interface IksConfig {
     readonly domain: string;
     readonly dataDir: string;
     readonly redisUrl?: string;
+    /** `redisUrl` names one node of a Redis Cluster (the others are discovered). */
+    readonly redisCluster: boolean;
     readonly signing: SigningStrategy;
     readonly http: { readonly host: string; readonly port: number };
     readonly dns: { readonly enabled: boolean; readonly host: string; readonly port: number };
@@ -54,6 +56,8 @@ export interface IksConfig {
     readonly signatureValidity: number;
     /** Re-sign this many seconds before a signature expires. */
     readonly refreshBefore: number;
+    /** Seconds revoked and expired keys are kept (revocations stay published) before they are purged. */
+    readonly retention: number;
     /** Seconds an RSK-signed negative answer stays valid. */
     readonly negativeValidity: number;
     /** Upper bound of Cache-Control max-age on lookups, seconds. */
@@ -63,6 +67,11 @@ export interface IksConfig {
         readonly pollInterval: number;
         readonly batchSize: number;
         readonly lease: number;
+        /** Deliveries of a job before it is given up and listed by `iks updater --failed`. */
+        readonly maxAttempts: number;
+        /** Where `iks updater` serves its own Prometheus `/metrics`; no port, no endpoint. */
+        readonly metricsHost: string;
+        readonly metricsPort?: number;
     };
     readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     readonly zone: ZoneConfig;
@@ -88,6 +97,7 @@ const internals = {
         IKS_DOMAIN: 'domain',
         IKS_DATA_DIR: 'dataDir',
         IKS_REDIS_URL: 'redisUrl',
+        IKS_REDIS_CLUSTER: 'redisCluster',
         IKS_SIGNING: 'signing',
         IKS_HTTP_HOST: 'http.host',
         IKS_HTTP_PORT: 'http.port',
@@ -96,12 +106,16 @@ const internals = {
         IKS_DNS_PORT: 'dns.port',
         IKS_SIGNATURE_VALIDITY: 'signatureValidity',
         IKS_REFRESH_BEFORE: 'refreshBefore',
+        IKS_RETENTION: 'retention',
         IKS_NEGATIVE_VALIDITY: 'negativeValidity',
         IKS_MAX_CACHE_AGE: 'maxCacheAge',
         IKS_UPDATER_IN_PROCESS: 'updater.inProcess',
         IKS_UPDATER_POLL_INTERVAL: 'updater.pollInterval',
         IKS_UPDATER_BATCH_SIZE: 'updater.batchSize',
         IKS_UPDATER_LEASE: 'updater.lease',
+        IKS_UPDATER_MAX_ATTEMPTS: 'updater.maxAttempts',
+        IKS_UPDATER_METRICS_HOST: 'updater.metricsHost',
+        IKS_UPDATER_METRICS_PORT: 'updater.metricsPort',
         IKS_LOG_LEVEL: 'logLevel',
         IKS_REGISTER_METHODS: 'register.methods',
         IKS_REGISTER_MAX_REQUEST_BYTES: 'register.maxRequestBytes',
@@ -127,6 +141,7 @@ const schema = Joi.object({
     domain: Joi.string().default('example.test'),
     dataDir: Joi.string().default('.iks'),
     redisUrl: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
+    redisCluster: Joi.boolean().default(false),
     signing: Joi.string().valid('offline', 'ondemand', 'online').default('offline'),
     http: Joi.object({
         host: Joi.string().hostname().default('127.0.0.1'),
@@ -139,13 +154,17 @@ const schema = Joi.object({
     }).default(),
     signatureValidity: internals.seconds.min(10).default(7 * 86400),
     refreshBefore: internals.seconds.default(86400),
+    retention: internals.seconds.default(30 * 86400),
     negativeValidity: internals.seconds.default(300),
     maxCacheAge: Joi.number().integer().min(0).max(86400).default(3600),
     updater: Joi.object({
         inProcess: Joi.boolean().default(false),
         pollInterval: Joi.number().integer().min(10).max(60000).default(100),
         batchSize: Joi.number().integer().min(1).max(10000).default(200),
-        lease: Joi.number().integer().min(1000).max(3600000).default(60000)
+        lease: Joi.number().integer().min(1000).max(3600000).default(60000),
+        maxAttempts: Joi.number().integer().min(1).max(1000).default(10),
+        metricsHost: Joi.string().ip({ cidr: 'forbidden' }).default('127.0.0.1'),
+        metricsPort: internals.port
     }).default(),
     logLevel: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
     zone: Joi.object({

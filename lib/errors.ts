@@ -22,6 +22,13 @@ export class InvalidInput extends IksError {
     }
 }
 
+/** A KSK rollover step asked for out of order or too early; the message says what to do. */
+export class RolloverRefused extends InvalidInput {
+    constructor(message: string) {
+        super('ROLLOVER_REFUSED', message);
+    }
+}
+
 export class InvalidName extends InvalidInput {
     constructor(message: string) {
         super('INVALID_NAME', message);

@@ -2,21 +2,21 @@
  * The `iks` command. Every subcommand reads the same configuration as the server
  * (IKS_* variables, IKS_CONFIG file), so a shell set up like the server needs no flags.
  */
-import { createPublicKey } from 'node:crypto';
 import * as Fs from 'node:fs';
-import * as Path from 'node:path';
 
 import { Command, CommanderError } from 'commander';
 
-import { domainDir, loadConfig, type IksConfig } from '../../config';
+import { loadConfig, type IksConfig } from '../../config';
 import { createUpdater, ensureSignedZone, startZoneRefresh, zonePaths } from '../../workers/updater';
 import { dsRecord, parseSignedZone } from '../dnssec';
 import { exportZoneText } from '../zone/export';
 import { createGateway } from '../gateway';
-import { ensureDomainKeys, keyNameFor } from '../keys';
+import { IksMetrics } from '../observability';
 import { createStore } from '../store';
 import type { Store } from '../store/types';
 import { importFile, maxReportedErrors } from './import';
+import { runUpdater, type UpdaterCommandOptions } from './updater';
+import { addKeyCommands, initDomain } from './keys';
 import { runLookup, type LookupOptions } from './lookup';
 import { consoleOutput, describeError, type Output } from './output';
 import { quickstartCommands, startQuickstart } from './quickstart';
@@ -44,7 +44,7 @@ function configFrom(program: Command, overrides: Record<string, unknown> = {}): 
 
 async function withStore<T>(config: IksConfig, action: (store: Store) => Promise<T>): Promise<T> {
 
-    const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+    const store = createStore({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, dataDir: config.dataDir });
     try {
         return await action(store);
     }
@@ -77,16 +77,12 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
 
     program.command('init')
-        .description('create the domain\'s keys (KSK, RSK, encryption key, zone key) with safe permissions')
+        .description('create the domain\'s keys (KSK, RSK, encryption key, zone key) with safe permissions, sign the zone, print the records and DS to publish')
         .action(() => {
 
-            const config = configFrom(program);
-            const { created } = ensureDomainKeys(config.dataDir, config.domain);
-            const publicDir = Path.join(domainDir(config), 'public');
-            io.out(created.length > 0 ? `created: ${created.join(', ')}` : 'all keys already exist; nothing changed');
-            io.out(`public keys: ${publicDir}`);
-            const ksk = createPublicKey(Fs.readFileSync(Path.join(publicDir, 'ksk.pem')));
-            io.out(`KSK name: ${keyNameFor('ksk', ksk.export({ type: 'spki', format: 'der' }))}`);
+            for (const line of initDomain(configFrom(program))) {
+                io.out(line);
+            }
         });
 
     program.command('quickstart')
@@ -94,7 +90,7 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         .action(async () => {
 
             const config = configFrom(program, { 'updater.inProcess': true });
-            const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+            const store = createStore({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, dataDir: config.dataDir });
             const running = await startQuickstart(config, store, io.err);
             io.out(`IKS quickstart for ${config.domain} on ${running.url} (store: ${store.kind}, signing: ${config.signing})`);
             io.out('Try:');
@@ -112,9 +108,12 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         .action(async () => {
 
             const config = configFrom(program);
-            const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
-            const server = await createGateway(config, { store });
-            const updater = config.updater.inProcess ? createUpdater(config, store) : null;
+            const store = createStore({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, dataDir: config.dataDir });
+            // One registry for the gateway and the in-process updater: /metrics shows signing latency too.
+            const metrics = new IksMetrics();
+            const server = await createGateway(config, { store, metrics });
+            // In `ondemand`/`online` the plugin that holds the KSK runs the queue loop itself.
+            const updater = config.updater.inProcess && config.signing === 'offline' ? createUpdater(config, store, { onSigned: metrics.signingObserver(config.domain) }) : null;
             const stopZoneRefresh = config.updater.inProcess ? startZoneRefresh(config, io.err) : () => {};
             updater?.start();
             await server.start();
@@ -127,31 +126,15 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         });
 
     program.command('updater')
-        .description('sign queued names with the KSK (the only process that loads it)')
-        .option('--once', 'process what is due now, then exit')
-        .action(async (options: { once?: boolean }) => {
+        .description('sign queued names with the KSK (signing "offline": the only process that loads it)')
+        .option('--once', 'process what is due now, then exit (for a signer run from cron)')
+        .option('--resign-all', 're-sign every name now with a progress bar, then exit')
+        .option('--failed', 'list the jobs given up after too many attempts (loads no key)')
+        .option('--retry-failed', 'queue the failed jobs again (loads no key)')
+        .action(async (options: UpdaterCommandOptions) => {
 
             const config = configFrom(program);
-            await withStore(config, async (store) => {
-
-                const updater = createUpdater(config, store, { onError: (error, name) => io.err(`${name}: ${describeError(error)}`) });
-                await store.enqueue([config.domain]);
-                if (options.once) {
-                    const zoneOutcome = ensureSignedZone(config);
-                    io.out(`zone: ${zoneOutcome.signed ? `signed (${zoneOutcome.reason})` : zoneOutcome.reason}`);
-                    const totals = await updater.drain();
-                    io.out(`signed ${totals.processed} name(s), ${totals.failed} failed`);
-                    result.code = totals.failed > 0 ? internals.exit.failed : internals.exit.ok;
-                    return;
-                }
-
-                const stopZoneRefresh = startZoneRefresh(config, io.err);
-                updater.start();
-                io.out(`updater for ${config.domain} running`);
-                io.err(`stopping on ${await untilSignal()}`);
-                stopZoneRefresh();
-                await updater.stop();
-            });
+            result.code = await withStore(config, (store) => runUpdater(config, store, options, io, untilSignal));
         });
 
     const zone = program.command('zone').description('the domain\'s DNSSEC-signed IKS zone (SRV delegation and KSK commitments)');
@@ -236,6 +219,8 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         });
 
     addRegistrationCommands(program, { io, result, config: () => configFrom(program) });
+    // `iks keys NAME` (listing, registration.ts) gains the subcommand `iks keys rotate ksk`.
+    addKeyCommands(program.commands.find((command) => command.name() === 'keys')!, { io, result, config: () => configFrom(program), withStore });
 
     return { program, result };
 }

@@ -38,7 +38,8 @@ export function defaultDnsServer(config: IksConfig): DnsServer {
     return { host, port: config.dns.port };
 }
 
-function readAnchors(file: string): TrustAnchor[] {
+/** The trust anchors in `file` (delv format), with a message naming the option when unreadable. */
+export function readAnchors(file: string): TrustAnchor[] {
 
     let text: string;
     try {

@@ -11,6 +11,7 @@ import type { IksConfig } from '../../config';
 import { domainDir } from '../../config';
 import { createUpdater, startZoneRefresh } from '../../workers/updater';
 import { createGateway } from '../gateway';
+import { IksMetrics } from '../observability';
 import { makeDirectory } from '../files';
 import { ensureDomainKeys, parsePublicKey } from '../keys';
 import { nameToUrlForm } from '../names';
@@ -149,12 +150,15 @@ export async function startQuickstart(config: IksConfig, store: Store, log: (lin
     }
 
     const stopZoneRefresh = startZoneRefresh(config, log);
-    const updater = createUpdater(config, store, { onError: (error, name) => log(`updater: ${name}: ${(error as Error).message}`) });
+    // In `ondemand`/`online` the plugin that holds the KSK runs the queue loop itself (paper §6).
+    // One registry for gateway and updater, so the quickstart's /metrics shows signing latency.
+    const metrics = new IksMetrics();
+    const updater = config.signing === 'offline' ? createUpdater(config, store, { onError: (error, name) => log(`updater: ${name}: ${(error as Error).message}`), onSigned: metrics.signingObserver(config.domain) }) : null;
     await store.enqueue([config.domain]);
-    await updater.drain();
-    updater.start();
+    await updater?.drain();
+    updater?.start();
 
-    const server = await createGateway(config, { store });
+    const server = await createGateway(config, { store, metrics });
     await server.start();
 
     return {
@@ -163,7 +167,7 @@ export async function startQuickstart(config: IksConfig, store: Store, log: (lin
 
             stopZoneRefresh();
             await server.stop({ timeout: 2000 });
-            await updater.stop();
+            await updater?.stop();
         }
     };
 }

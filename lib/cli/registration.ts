@@ -1,25 +1,31 @@
 /**
  * `iks register`, `iks revoke`, `iks keys` (paper §5.2, §5.3) and `iks user` (the
- * password users of the registration service). Registration commands talk to the
- * configured gateway (or --url) and report success only after the RSK-signed answer
- * verified up to the trusted KSK; `iks user` writes the store directly, which works
- * while the server runs (the embedded store is shared safely, Redis anyway).
+ * password users of the registration service). Registration commands find the
+ * registration service through DNSSEC-validated `_ikrs._tcp` SRV records (or --url),
+ * like `iks lookup`, and report success only after the RSK-signed answer verified up
+ * to the KSK, itself checked against its DNSSEC-validated commitment; `iks user` writes
+ * the store directly, which works while the server runs (the embedded store is shared
+ * safely, Redis anyway).
  */
-import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import * as Fs from 'node:fs';
-import * as Path from 'node:path';
 
 import type { Command } from 'commander';
 import Sshpk from 'sshpk';
 
-import { domainDir, type IksConfig } from '../../config';
+import type { IksConfig } from '../../config';
+import { zonePaths } from '../../workers/updater/zone';
+import { DnsDiscovery } from '../client/discovery';
 import { RegistrationClient, type Credentials, type RegistrationReceipt } from '../client/registration';
+import { markLink } from '../client/links';
+import { parseDnsServer } from '../dns/stub';
+import type { TrustAnchor } from '../dnssec/trust-anchor';
 import { InvalidInput, RegistrationRefused } from '../errors';
-import { keyNameFor } from '../keys';
-import { canonicalName } from '../names';
+import { canonicalName, parseName } from '../names';
 import { checkPassword, hashPassword } from '../registration/password';
 import { createStore } from '../store';
 import type { Store } from '../store/types';
+import { defaultDnsServer, readAnchors } from './lookup';
 import { describeError, type Output } from './output';
 
 interface AuthOptions {
@@ -28,7 +34,9 @@ interface AuthOptions {
     assertion?: string;
     user?: string;
     url?: string;
-    kskPem?: string;
+    dnsServer?: string;
+    trustAnchor?: string;
+    timeout?: number;
     json?: boolean;
 }
 
@@ -88,14 +96,28 @@ function credentialsFrom(options: AuthOptions, readStdin: () => string): Credent
     return { assertion: Fs.readFileSync(options.assertion!, 'utf8') };
 }
 
-/** A client trusting the KSK in `--ksk-pem` (default: the domain's public ksk.pem), as `iks lookup` does until DNS discovery. */
-function clientFor(config: IksConfig, options: AuthOptions): RegistrationClient {
+/**
+ * A client for `name`'s domain that finds the registration service through validated
+ * `_ikrs._tcp` SRV records (or uses --url) and checks the KSK against its DNSSEC
+ * commitment either way, from the same DNS server and trust anchors as `iks lookup`.
+ */
+function clientFor(config: IksConfig, name: string, options: AuthOptions): RegistrationClient {
 
-    const trusted = createPublicKey(Fs.readFileSync(options.kskPem ?? Path.join(domainDir(config), 'public', 'ksk.pem'))).export({ type: 'spki', format: 'der' });
-    const trustedName = keyNameFor('ksk', trusted);
+    const { domain } = parseName(name);
+    const server = options.dnsServer !== undefined ? parseDnsServer(options.dnsServer) : defaultDnsServer(config);
+    let anchors: TrustAnchor[];
+    try {
+        anchors = readAnchors(options.trustAnchor ?? zonePaths({ dataDir: config.dataDir, domain }).trustAnchor);
+    }
+    catch (error) {
+        throw markLink(error, 'trust-anchor');
+    }
+
+    const timeout = options.timeout ?? 10_000;
     return new RegistrationClient({
-        baseUrl: options.url ?? `http://${config.http.host}:${config.http.port}`,
-        commitmentFor: async (keyName) => keyName === trustedName ? { sha256: createHash('sha256').update(trusted).digest('hex') } : {}
+        discovery: new DnsDiscovery({ server, anchors, timeoutMs: Math.min(timeout, 2000) }),
+        timeout,
+        ...(options.url !== undefined ? { baseUrl: options.url } : {})
     });
 }
 
@@ -106,8 +128,10 @@ function withAuthOptions(command: Command): Command {
         .option('--auth-key <file>', 'authenticate by signing with this private key (registered with usage iks-auth)')
         .option('--assertion <file>', 'authenticate with a third-party assertion (XML)')
         .option('--user <name>', 'who authenticates (default: NAME itself)')
-        .option('--url <url>', 'gateway base URL (default: the configured HTTP address)')
-        .option('--ksk-pem <file>', 'KSK public key trusted out of band (default: <data-dir>/<domain>/public/ksk.pem)')
+        .option('--url <url>', 'gateway base URL, skipping SRV discovery (the KSK is still checked against its DNSSEC commitment)')
+        .option('--dns-server <address>', 'DNS server to ask, IP[:PORT] (default: the configured DNS listener)')
+        .option('--trust-anchor <file>', 'trust anchors of the domain, delv format (default: <data-dir>/<domain>/public trust anchor)')
+        .option('--timeout <ms>', 'per HTTP request, milliseconds (default 10000)', (value) => Number.parseInt(value, 10))
         .option('--json', 'machine-readable result');
 }
 
@@ -128,11 +152,11 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
     const { io, result } = context;
     const readStdin = context.readStdin ?? (() => Fs.readFileSync(0, 'utf8'));
 
-    const run = async (what: string, options: AuthOptions, send: (client: RegistrationClient, credentials: Credentials) => Promise<RegistrationReceipt>, describe: (receipt: RegistrationReceipt) => string[]) => {
+    const run = async (what: string, name: string, options: AuthOptions, send: (client: RegistrationClient, credentials: Credentials) => Promise<RegistrationReceipt>, describe: (receipt: RegistrationReceipt) => string[]) => {
 
         try {
             const config = context.config();
-            const receipt = await send(clientFor(config, options), credentialsFrom(options, readStdin));
+            const receipt = await send(clientFor(config, name, options), credentialsFrom(options, readStdin));
             if (options.json) {
                 io.out(JSON.stringify({ verified: true, ...receipt.answer }, null, 2));
             }
@@ -172,7 +196,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
         .option('--expires <date>', 'expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)'))
         .action(async (name: string, options: AuthOptions & { key: string; usage?: string[]; expires?: string }) => {
 
-            await run('register', options, (client, credentials) => {
+            await run('register', name, options, (client, credentials) => {
 
                 const usage = (options.usage ?? ['any']).flatMap((entry) => entry.split(',')).filter(Boolean);
                 const bad = usage.find((entry) => !internals.usage.test(entry));
@@ -196,7 +220,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
         .option('--reason <reason>', 'why, e.g. keyCompromise, superseded'))
         .action(async (name: string, keyId: string, options: AuthOptions & { reason?: string }) => {
 
-            await run('revoke', options, (client, credentials) => client.revoke(name, keyId, options.reason, credentials),
+            await run('revoke', name, options, (client, credentials) => client.revoke(name, keyId, options.reason, credentials),
                 ({ answer }) => [`revoked: key ${answer.keyId} of ${answer.name} (the signed revocation is published at the updater's next run)`]);
         });
 
@@ -205,7 +229,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
         .argument('<name>', 'entity@domain'))
         .action(async (name: string, options: AuthOptions) => {
 
-            await run('keys', options, (client, credentials) => client.listMyKeys(name, credentials), ({ answer }) => [
+            await run('keys', name, options, (client, credentials) => client.listMyKeys(name, credentials), ({ answer }) => [
                 `${answer.name}: ${answer.keys?.length ?? 0} key(s)`,
                 ...(answer.keys ?? []).map((key) => `  ${key.id}  ${key.state}  ${key.algorithm}/${key.size}  usage=${key.usage.join(',')}${key.revocationReason ? `  reason=${key.revocationReason}` : ''}`)
             ]);

@@ -21,9 +21,12 @@ import type { Commitment } from './commitment';
 import { atLink, type LinkRecorder, type VerifiedLink } from './links';
 import { orderSrvTargets, type Random } from './srv';
 
-/** One query-service address to try. */
+/** The SRV owner label of each IKS service (paper §5.4). */
+export type IksServiceLabel = '_ikqs._tcp' | '_ikrs._tcp';
+
+/** One service address to try. */
 export interface Endpoint {
-    /** Base URL of the query service. */
+    /** Base URL of the service. */
     readonly baseUrl: string;
     /** How the endpoint was found, recorded once it answers. */
     readonly link: VerifiedLink;
@@ -31,8 +34,11 @@ export interface Endpoint {
 
 /** The DNS half of a lookup, as IksClient needs it. */
 export interface Discovery {
-    /** §5.1 step 1: the domain's query-service endpoints, in the order to try them. */
-    endpoints(domain: string, record: LinkRecorder): AsyncIterable<Endpoint>;
+    /**
+     * §5.1 step 1: the endpoints of the domain's query service (`_ikqs._tcp`, default) or
+     * registration service (`_ikrs._tcp`, §5.2), in the order to try them.
+     */
+    endpoints(domain: string, record: LinkRecorder, service?: IksServiceLabel): AsyncIterable<Endpoint>;
     /** §5.1 step 4b: the validated commitment to KSK `keyName` of `domain`. */
     commitment(keyName: string, domain: string, record: LinkRecorder): Promise<Commitment>;
 }
@@ -109,10 +115,10 @@ export class DnsDiscovery implements Discovery {
         return resolver;
     }
 
-    async *endpoints(domain: string, record: LinkRecorder): AsyncIterable<Endpoint> {
+    async *endpoints(domain: string, record: LinkRecorder, service: IksServiceLabel = '_ikqs._tcp'): AsyncIterable<Endpoint> {
 
         const resolver = await this.#anchored(domain, record);
-        const targets = await atLink('discovery', () => this.#serviceTargets(resolver, domain, record));
+        const targets = await atLink('discovery', () => this.#serviceTargets(resolver, domain, service, record));
         for (const target of targets) {
             for await (const address of this.#addresses(resolver, target.target)) {
                 yield { baseUrl: urlOf(address.address, target.port), link: { link: 'address', detail: `${target.target} ${address.detail}` } };
@@ -120,10 +126,10 @@ export class DnsDiscovery implements Discovery {
         }
     }
 
-    /** The SRV targets of `_ikqs._tcp.D` in RFC 2782 order. */
-    async #serviceTargets(resolver: ValidatingResolver, domain: string, record: LinkRecorder): Promise<SrvData[]> {
+    /** The SRV targets of `<service>.D` in RFC 2782 order. */
+    async #serviceTargets(resolver: ValidatingResolver, domain: string, service: IksServiceLabel, record: LinkRecorder): Promise<SrvData[]> {
 
-        const name = `_ikqs._tcp.${domain}`;
+        const name = `${service}.${domain}`;
         const answer = await resolver.resolve(name, RrType.SRV);
         if (answer.kind !== 'answer') {
             throw new NotParticipating(`${domain} does not take part in IKS: DNSSEC proves that ${answer.kind === 'nxdomain' ? `${name} does not exist` : `${name} has no SRV records`}`);

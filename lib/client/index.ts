@@ -12,12 +12,14 @@ import type { KeyAlgorithm, KeyFormat } from '../keys/types';
 import { nameToUrlForm, parseName } from '../names';
 import type { IksDocument, KeyDocument, KeyListDocument, KeyMaterial, KeyMetadata, NegativeAnswerDocument, PublishedKeyDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
-import { verifyCommitment, type Commitment } from './commitment';
+import type { Commitment } from './commitment';
 import type { Discovery, Endpoint } from './discovery';
+import { fetchVerifiedKsk } from './ksk';
 import { atLink, markLink, type LinkRecorder, type VerifiedLink } from './links';
 
 export { verifyCommitment, type Commitment } from './commitment';
-export { DnsDiscovery, type Discovery, type DnsDiscoveryOptions, type Endpoint } from './discovery';
+export { DnsDiscovery, type Discovery, type DnsDiscoveryOptions, type Endpoint, type IksServiceLabel } from './discovery';
+export { fetchVerifiedKsk, type KskSources, type TrustedKsk } from './ksk';
 export { atLink, type LinkRecorder, type VerifiedLink } from './links';
 export { orderSrvTargets, selectSrvTarget } from './srv';
 
@@ -306,19 +308,10 @@ export class IksClient {
             trail.record(link);
         };
 
-        const answer = await atLink('ksk', () => service.get(`/ikqs/v1/ksk/${encodeURIComponent(keyName)}`, [200]));
-        let publicKey: KeyObject;
-        try {
-            publicKey = createPublicKey({ key: answer.body, format: 'pem' });
-        }
-        catch (error) {
-            throw markLink(new BadSignature(`the published key-signing key "${keyName}" is not a public key`, { cause: error }), 'ksk');
-        }
-
-        const commitment = await atLink('commitment', () => this.#options.commitmentFor ? this.#options.commitmentFor(keyName, domain) : this.#options.discovery!.commitment(keyName, domain, record));
-        const spki = publicKey.export({ type: 'spki', format: 'der' });
-        await atLink('ksk', async () => verifyCommitment(keyName, spki, commitment));
-        record({ link: 'ksk', detail: `${keyName}: its SPKI (sha256:${createHash('sha256').update(spki).digest('hex')}) matches the ${commitment.sha256 !== undefined ? 'sha256' : 'sha1'} commitment${commitment.sha256 !== undefined && commitment.sha1 !== undefined ? ' and the sha1 one agrees' : ''}` });
+        const { publicKey } = await fetchVerifiedKsk(keyName, domain, {
+            fetchPem: async (path) => (await service.get(path, [200])).body,
+            commitment: (name, zone) => this.#options.commitmentFor ? this.#options.commitmentFor(name, zone) : this.#options.discovery!.commitment(name, zone, record)
+        }, record);
 
         const verified = { keyName, publicKey, links };
         this.#ksks.set(`${keyName}@${domain}`, verified);

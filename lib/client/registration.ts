@@ -7,7 +7,7 @@
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 
-import { RegistrationRefused, SoapFaultReceived, TransportError, UnexpectedDocument, BadSignature } from '../errors';
+import { BadSignature, InvalidConfig, RegistrationRefused, SoapFaultReceived, TransportError, UnexpectedDocument } from '../errors';
 import { sha256Hex, spkiDer } from '../keys';
 import { parseName } from '../names';
 import { sealPassword } from '../registration/password';
@@ -17,14 +17,19 @@ import { readAnswerEnvelope, renderEnvelope, SOAP_MEDIA_TYPE } from '../registra
 import { parseXml } from '../xml';
 import type { PublishedKeyDocument, RegistrationAnswerDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
-import { verifyCommitment, type Commitment } from './commitment';
-import { claimedSigner, type VerifiedLink } from './index';
+import type { Commitment } from './commitment';
+import type { Discovery, Endpoint, IksServiceLabel } from './discovery';
+import { claimedSigner } from './index';
+import { fetchVerifiedKsk } from './ksk';
+import type { LinkRecorder, VerifiedLink } from './links';
 
 export interface RegistrationClientOptions {
-    /** Base URL of the gateway (the registration and the query service), including any route prefix. */
-    readonly baseUrl: string;
-    /** The DNS commitment of KSK `keyName` of `domain` (DNSSEC-validated by the caller). */
-    readonly commitmentFor: (keyName: string, domain: string) => Promise<Commitment>;
+    /** Base URL of the gateway (registration and query service, with any route prefix); skips SRV discovery. */
+    readonly baseUrl?: string;
+    /** DNSSEC-validated discovery of `_ikrs._tcp` / `_ikqs._tcp` and of KSK commitments (DnsDiscovery). */
+    readonly discovery?: Discovery;
+    /** The DNS commitment of KSK `keyName` of `domain`, validated by the caller; wins over `discovery`. */
+    readonly commitmentFor?: (keyName: string, domain: string) => Promise<Commitment>;
     readonly fetch?: typeof fetch;
     readonly now?: () => number;
     /** Per-request timeout, ms (default 10 000: password hashing takes a moment). */
@@ -51,6 +56,37 @@ interface PublishedKey {
     readonly publicKey: KeyObject;
 }
 
+/** An endpoint that answered, with the links that found it (replayed when it is reused). */
+interface KnownEndpoint {
+    readonly baseUrl: string;
+    readonly links: readonly VerifiedLink[];
+}
+
+/** The links of one operation, each recorded once (discovery and commitment both validate the DNSKEY RRset). */
+interface Trail {
+    readonly links: VerifiedLink[];
+    readonly record: LinkRecorder;
+}
+
+function newTrail(also?: LinkRecorder): Trail {
+
+    const links: VerifiedLink[] = [];
+    return {
+        links,
+        record: (link) => {
+
+            if (!links.some((known) => known.link === link.link && known.detail === link.detail)) {
+                links.push(link);
+            }
+
+            also?.(link);
+        }
+    };
+}
+
+/** No HTTP answer at all (refused, reset, timeout): the next SRV target may do better (RFC 2782). */
+class EndpointUnreachable extends TransportError {}
+
 const internals = {
     maxBody: 1024 * 1024,
     refusals: {
@@ -58,7 +94,8 @@ const internals = {
         'not-authorized': 'NOT_AUTHORIZED',
         locked: 'LOCKED_OUT',
         refused: 'REQUEST_REFUSED'
-    } as const
+    } as const,
+    serviceLink: { '_ikqs._tcp': 'query-service', '_ikrs._tcp': 'registration-service' } as const
 };
 
 export class RegistrationClient {
@@ -66,10 +103,18 @@ export class RegistrationClient {
     readonly #options: RegistrationClientOptions;
     readonly #fetch: typeof fetch;
     readonly #now: () => number;
-    readonly #ksks = new Map<string, KeyObject>();
     readonly #published = new Map<string, PublishedKey>();
+    readonly #endpoints = new Map<string, KnownEndpoint>();
 
     constructor(options: RegistrationClientOptions) {
+
+        if (options.baseUrl === undefined && options.discovery === undefined) {
+            throw new InvalidConfig('the registration client needs a discovery (DNS) or a base URL');
+        }
+
+        if (options.commitmentFor === undefined && options.discovery === undefined) {
+            throw new InvalidConfig('the registration client needs a discovery (DNS) or a commitmentFor function to check KSKs');
+        }
 
         this.#options = options;
         this.#fetch = options.fetch ?? fetch;
@@ -103,17 +148,17 @@ export class RegistrationClient {
     async #send(content: OperationContent, credentials: Credentials): Promise<RegistrationReceipt> {
 
         const { domain } = parseName(content.name);
-        const links: VerifiedLink[] = [];
+        const trail = newTrail();
         const digest = requestDigest(content);
-        const request = { ...content, authentication: await this.#authentication(content, digest, credentials, domain, links) } as RegistrationRequest;
-        const { body } = await this.#http('POST', '/ikrs/v1', renderEnvelope(renderRequest(request)));
+        const request = { ...content, authentication: await this.#authentication(content, digest, credentials, domain, trail) } as RegistrationRequest;
+        const { body } = await this.#http('_ikrs._tcp', domain, trail, 'POST', '/ikrs/v1', renderEnvelope(renderRequest(request)));
 
         const envelope = readAnswerEnvelope(body, internals.maxBody);
         if ('fault' in envelope) {
             throw new SoapFaultReceived(envelope.fault.code, envelope.fault.subcode, envelope.fault.reason);
         }
 
-        const rsk = await this.#publishedKey('rsk', domain, links);
+        const rsk = await this.#publishedKey('rsk', domain, trail);
         if (claimedSigner(envelope.document) !== rsk.keyName) {
             throw new BadSignature(`the answer is signed by "${claimedSigner(envelope.document)}", not by the domain's published RSK "${rsk.keyName}"`);
         }
@@ -123,7 +168,7 @@ export class RegistrationClient {
             throw new UnexpectedDocument(`the signed answer is about another request (digest ${answer.requestDigest.slice(0, 16)}…)`);
         }
 
-        links.push({ link: 'answer', detail: `RSK-signed ${answer.outcome} for request ${answer.requestDigest.slice(0, 16)}…` });
+        trail.record({ link: 'answer', detail: `RSK-signed ${answer.outcome} for request ${answer.requestDigest.slice(0, 16)}…` });
         if (answer.outcome !== 'accepted') {
             throw new RegistrationRefused(internals.refusals[answer.outcome], answer.reason ?? answer.outcome, {
                 ...(answer.acceptedMethods !== undefined ? { acceptedMethods: answer.acceptedMethods } : {}),
@@ -131,14 +176,14 @@ export class RegistrationClient {
             });
         }
 
-        return { answer, links };
+        return { answer, links: trail.links };
     }
 
-    async #authentication(content: OperationContent, digest: Buffer, credentials: Credentials, domain: string, links: VerifiedLink[]): Promise<Authentication> {
+    async #authentication(content: OperationContent, digest: Buffer, credentials: Credentials, domain: string, trail: Trail): Promise<Authentication> {
 
         if ('password' in credentials) {
             // The enc key is trusted only through the KSK chain, like any other answer.
-            const enc = await this.#publishedKey('enc', domain, links);
+            const enc = await this.#publishedKey('enc', domain, trail);
             return {
                 method: 'password',
                 user: credentials.user ?? content.name,
@@ -160,53 +205,98 @@ export class RegistrationClient {
         return { method: 'assertion', assertion: readAssertion(parseXml(credentials.assertion, { maxBytes: 16 * 1024, maxDepth: 4 })) };
     }
 
-    /** The domain's RSK or enc key, from its KSK-signed PublishedKey document. */
-    async #publishedKey(role: 'rsk' | 'enc', domain: string, links: VerifiedLink[]): Promise<PublishedKey> {
+    /** The domain's RSK or enc key, from its KSK-signed PublishedKey document; the KSK checked against DNS. */
+    async #publishedKey(role: 'rsk' | 'enc', domain: string, trail: Trail): Promise<PublishedKey> {
 
         const cached = this.#published.get(`${role}@${domain}`);
         if (cached) {
             return cached;
         }
 
-        const { body } = await this.#http('GET', `/ikqs/v1/${role}`);
-        const kskName = claimedSigner(body);
-        const document = verifyDocument(body, { publicKey: await this.#verifiedKsk(kskName, domain, links), keyName: kskName, type: 'PublishedKey', name: domain, now: this.#now() }) as PublishedKeyDocument;
+        const get = async (path: string) => (await this.#http('_ikqs._tcp', domain, trail, 'GET', path)).body;
+        const body = await get(`/ikqs/v1/${role}`);
+        const ksk = await fetchVerifiedKsk(claimedSigner(body), domain, {
+            fetchPem: get,
+            commitment: (keyName, zone) => this.#options.commitmentFor ? this.#options.commitmentFor(keyName, zone) : this.#options.discovery!.commitment(keyName, zone, trail.record)
+        }, trail.record);
+        const document = verifyDocument(body, { publicKey: ksk.publicKey, keyName: ksk.keyName, type: 'PublishedKey', name: domain, now: this.#now() }) as PublishedKeyDocument;
         if (document.role !== role) {
             throw new UnexpectedDocument(`GET /ikqs/v1/${role} published the ${document.role} key`);
         }
 
         const published = { keyName: document.keyName, publicKey: createPublicKey({ key: Buffer.from(document.key.spki, 'base64'), format: 'der', type: 'spki' }) };
-        links.push({ link: role, detail: `${document.keyName}, KSK-signed` });
+        trail.record({ link: role, detail: `${document.keyName}, KSK-signed` });
         this.#published.set(`${role}@${domain}`, published);
         return published;
     }
 
-    /** Paper §5.1 steps 4a–4c: the KSK is trusted only if it matches its DNS commitment. */
-    async #verifiedKsk(keyName: string, domain: string, links: VerifiedLink[]): Promise<KeyObject> {
+    /** Where `service` of `domain` is: the given base URL, or its validated SRV targets (RFC 2782 order). */
+    async *#candidates(service: IksServiceLabel, domain: string, trail: Trail): AsyncIterable<Endpoint> {
 
-        const cached = this.#ksks.get(`${keyName}@${domain}`);
-        if (cached) {
-            return cached;
+        if (this.#options.baseUrl !== undefined) {
+            yield { baseUrl: this.#options.baseUrl, link: { link: internals.serviceLink[service], detail: `${this.#options.baseUrl} (given; SRV discovery skipped)` } };
+            return;
         }
 
-        const { body } = await this.#http('GET', `/ikqs/v1/ksk/${encodeURIComponent(keyName)}`);
-        let publicKey: KeyObject;
-        try {
-            publicKey = createPublicKey({ key: body, format: 'pem' });
-        }
-        catch (error) {
-            throw new BadSignature(`the published key-signing key "${keyName}" is not a public key`, { cause: error });
-        }
-
-        verifyCommitment(keyName, spkiDer(publicKey), await this.#options.commitmentFor(keyName, domain));
-        links.push({ link: 'ksk-commitment', detail: `${keyName} matches sha256.${keyName}.${domain}` });
-        this.#ksks.set(`${keyName}@${domain}`, publicKey);
-        return publicKey;
+        yield* this.#options.discovery!.endpoints(domain, trail.record, service);
     }
 
-    async #http(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; body: string }> {
+    /**
+     * One HTTP exchange with `service` of `domain`: the endpoint that answered last, else
+     * each candidate in turn until one can be reached (an HTTP answer of any status counts).
+     */
+    async #http(service: IksServiceLabel, domain: string, trail: Trail, method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; body: string }> {
 
-        const url = new URL(path.replace(/^\//, ''), this.#options.baseUrl.endsWith('/') ? this.#options.baseUrl : `${this.#options.baseUrl}/`);
+        const key = `${service}@${domain}`;
+        const known = this.#endpoints.get(key);
+        if (known) {
+            const answer = await this.#exchange(known.baseUrl, method, path, body).catch((error: unknown) => error);
+            if (!(answer instanceof EndpointUnreachable)) {
+                known.links.forEach(trail.record);
+                return this.#checked(method, path, answer);
+            }
+
+            this.#endpoints.delete(key);
+        }
+
+        const failures: string[] = [];
+        const found = newTrail(trail.record);
+        for await (const endpoint of this.#candidates(service, domain, found)) {
+            const answer = await this.#exchange(endpoint.baseUrl, method, path, body).catch((error: unknown) => error);
+            if (answer instanceof EndpointUnreachable) {
+                failures.push(answer.message);
+                continue;
+            }
+
+            found.record(endpoint.link);
+            this.#endpoints.set(key, { baseUrl: endpoint.baseUrl, links: [...found.links] });
+            return this.#checked(method, path, answer);
+        }
+
+        throw new TransportError(failures.length > 0 ?
+            `cannot reach the ${internals.serviceLink[service]} of ${domain}: ${failures.join('; ')}` :
+            `cannot reach the ${internals.serviceLink[service]} of ${domain}: no SRV target has an address`);
+    }
+
+    /** Rethrows a failed exchange; refuses an answer that is not what `method` expects. */
+    #checked(method: 'GET' | 'POST', path: string, answer: unknown): { status: number; body: string } {
+
+        if (answer instanceof Error) {
+            throw answer;
+        }
+
+        const { status, soap, body } = answer as { status: number; soap: boolean; body: string };
+        // Registration answers and faults come with 200/400/429/500/503; lookups of keys with 200.
+        if (method === 'GET' ? status !== 200 : !soap) {
+            throw new TransportError(`${method} ${path} answered ${status}: ${body.slice(0, 200)}`);
+        }
+
+        return { status, body };
+    }
+
+    async #exchange(baseUrl: string, method: 'GET' | 'POST', path: string, body: string | undefined): Promise<{ status: number; soap: boolean; body: string }> {
+
+        const url = new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
         let response: Response;
         try {
             response = await this.#fetch(url, {
@@ -217,7 +307,7 @@ export class RegistrationClient {
             });
         }
         catch (error) {
-            throw new TransportError(`cannot reach ${url.origin}: ${(error as Error).message}`, { cause: error });
+            throw new EndpointUnreachable(`cannot reach ${url.origin}: ${(error as Error).message}`, { cause: error });
         }
 
         const text = await response.text();
@@ -225,12 +315,6 @@ export class RegistrationClient {
             throw new TransportError(`answer from ${url.pathname} is larger than ${internals.maxBody} bytes`);
         }
 
-        // Registration answers and faults come with 200/400/429/500/503; lookups of keys with 200.
-        const soap = (response.headers.get('content-type') ?? '').startsWith(SOAP_MEDIA_TYPE);
-        if (method === 'GET' ? response.status !== 200 : !soap) {
-            throw new TransportError(`${method} ${url.pathname} answered ${response.status}: ${text.slice(0, 200)}`);
-        }
-
-        return { status: response.status, body: text };
+        return { status: response.status, soap: (response.headers.get('content-type') ?? '').startsWith(SOAP_MEDIA_TYPE), body: text };
     }
 }

@@ -91,7 +91,12 @@ export function loadDomainSigningKey(dataDir: string, domain: string, role: Doma
  */
 export function loadDomainPublicKey(dataDir: string, domain: string, role: DomainKeyRole): { keyName: string; publicKey: KeyObject; spki: Buffer; pem: string } {
 
-    const { publicPath } = domainKeyPaths(dataDir, domain, role);
+    return loadPublicKeyFile(domainKeyPaths(dataDir, domain, role).publicPath, role);
+}
+
+
+/** Reads one public key file of `role` (see loadDomainPublicKey; also the incoming and retired KSKs of a rollover). */
+export function loadPublicKeyFile(publicPath: string, role: DomainKeyRole): { keyName: string; publicKey: KeyObject; spki: Buffer; pem: string } {
 
     let text: string;
     try {
@@ -124,7 +129,7 @@ export function loadDomainPublicKey(dataDir: string, domain: string, role: Domai
 }
 
 
-function domainDir(dataDir: string, domain: string): string {
+export function domainDir(dataDir: string, domain: string): string {
 
     // The domain becomes a path component: no separators, no dot segments.
     if (typeof domain !== 'string' || !domain || domain.length > 253 || /[/\\\0]/.test(domain) || domain === '.' || domain === '..') {
@@ -154,7 +159,7 @@ function writeTemporary(file: string, content: string, mode: number): string {
 
 
 /** Puts `content` at `file` unless it exists (link(2) fails with EEXIST atomically). Returns whether it wrote. */
-function writeExclusive(file: string, content: string, mode: number): boolean {
+export function writeExclusive(file: string, content: string, mode: number): boolean {
 
     const temp = writeTemporary(file, content, mode);
     try {
@@ -174,7 +179,8 @@ function writeExclusive(file: string, content: string, mode: number): boolean {
 }
 
 
-function writeReplacing(file: string, content: string, mode: number): void {
+/** Replaces `file` with `content` atomically (rename of a complete, fsynced temporary file). */
+export function writeReplacing(file: string, content: string, mode: number): void {
 
     const temp = writeTemporary(file, content, mode);
     try {

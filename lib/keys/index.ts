@@ -14,5 +14,6 @@ export {
     signatureAlgorithmOf,
     signingKeyFromPem
 } from './signing-key';
-export { domainKeyPaths, ensureDomainKeys, loadDomainPublicKey, loadDomainSigningKey } from './domain-keys';
+export { domainKeyPaths, ensureDomainKeys, loadDomainPublicKey, loadDomainSigningKey, loadPublicKeyFile } from './domain-keys';
+export { activateIncomingKsk, createIncomingKsk, publishedKsks, rolloverPhase, withdrawRetiredKsk, type KskState, type PublishedKsk, type RolloverPhase, type RolloverState } from './ksk-rollover';
 export type { DomainKeyRole, KeyAlgorithm, KeyFormat, PublicKeyInfo, SignatureAlgorithm, SigningKey } from './types';

@@ -12,7 +12,7 @@ import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import { StoreUnavailable } from '../errors';
 import { makeDirectory } from '../files';
 import { RateLimiterFailures } from './failure-limiter';
-import type { FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+import type { FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
 
 export interface EmbeddedStoreOptions {
     readonly path: string;
@@ -21,7 +21,7 @@ export interface EmbeddedStoreOptions {
 }
 
 const internals = {
-    schemaVersion: 2,
+    schemaVersion: 3,
     limiterTable: 'failure_limits',
     // Expired nonces and counters are purged a batch at a time on the write path.
     purgeBatch: 100,
@@ -30,6 +30,7 @@ const internals = {
         CREATE TABLE IF NOT EXISTS documents (name TEXT NOT NULL, slot TEXT NOT NULL, etag TEXT NOT NULL, signed_at INTEGER NOT NULL, not_after INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS queue (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL, lease_token TEXT, lease_until INTEGER, next_due INTEGER, attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
+        CREATE TABLE IF NOT EXISTS failed_jobs (name TEXT PRIMARY KEY, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS nonces (name TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (name, nonce)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires_at);
@@ -48,7 +49,10 @@ export class EmbeddedStore implements Store {
     readonly #replace: (name: string, documents: ReadonlyMap<string, StoredDocument>) => void;
     readonly #claim: (max: number, leaseMs: number, now: number) => QueueJob[];
     readonly #deleteRegistration: (name: string, keyId: string, now: number) => boolean;
-    readonly #ack: (name: string, lease: string) => void;
+    readonly #ack: (name: string, lease: string, nextDueAt: number | undefined) => void;
+    readonly #claimName: (name: string, leaseMs: number, now: number) => QueueJob | null;
+    readonly #bury: (job: QueueJob, reason: string, now: number) => void;
+    readonly #retryFailed: (now: number) => number;
     readonly #rememberNonce: (name: string, nonce: string, expiresAt: number, now: number) => boolean;
 
     constructor(options: EmbeddedStoreOptions) {
@@ -89,6 +93,13 @@ export class EmbeddedStore implements Store {
             remove: db.prepare('DELETE FROM queue WHERE name = ? AND lease_token = ? AND next_due IS NULL'),
             retry: db.prepare<{ retryAt: number; name: string; lease: string }>('UPDATE queue SET lease_token = NULL, lease_until = NULL, due_at = MIN(@retryAt, COALESCE(next_due, @retryAt)), next_due = NULL WHERE name = @name AND lease_token = @lease'),
             depth: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM queue'),
+            queued: db.prepare<[string], { lease_token: string | null; lease_until: number | null; attempts: number }>('SELECT lease_token, lease_until, attempts FROM queue WHERE name = ?'),
+            insertLeased: db.prepare('INSERT INTO queue (name, due_at, lease_token, lease_until, attempts) VALUES (?, ?, ?, ?, 1)'),
+            bury: db.prepare('INSERT INTO failed_jobs (name, attempts, reason, failed_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET attempts = excluded.attempts, reason = excluded.reason, failed_at = excluded.failed_at'),
+            unbury: db.prepare('DELETE FROM failed_jobs WHERE name = ?'),
+            failed: db.prepare<[], { name: string; attempts: number; reason: string; failed_at: number }>('SELECT name, attempts, reason, failed_at FROM failed_jobs ORDER BY failed_at, name'),
+            clearFailed: db.prepare('DELETE FROM failed_jobs'),
+            earliestDue: db.prepare<[], { due: number | null }>('SELECT MIN(due_at) AS due FROM queue WHERE lease_token IS NULL'),
             getUser: db.prepare<[string], { json: string }>('SELECT json FROM users WHERE name = ?'),
             putUser: db.prepare('INSERT INTO users (name, json) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET json = excluded.json'),
             ping: db.prepare('SELECT 1'),
@@ -131,10 +142,62 @@ export class EmbeddedStore implements Store {
             }
         });
 
-        this.#ack = db.transaction((name: string, lease: string) => {
+        this.#ack = db.transaction((name: string, lease: string, nextDueAt: number | undefined) => {
 
-            statements.requeue.run(name, lease);
-            statements.remove.run(name, lease);
+            if (statements.queued.get(name)?.lease_token !== lease) {
+                return;
+            }
+
+            if (nextDueAt !== undefined) {
+                // While leased, this only records next_due; the requeue below applies it.
+                statements.enqueue.run({ name, due: nextDueAt });
+            }
+
+            const finished = statements.requeue.run(name, lease).changes + statements.remove.run(name, lease).changes;
+            if (finished > 0) {
+                statements.unbury.run(name);
+            }
+        });
+
+        this.#claimName = db.transaction((name: string, leaseMs: number, now: number) => {
+
+            const row = statements.queued.get(name);
+            if (row?.lease_token && row.lease_until! > now) {
+                return null;
+            }
+
+            const lease = randomBytes(12).toString('base64url');
+            if (row) {
+                statements.lease.run(lease, now + leaseMs, name);
+                return { name, attempts: row.attempts + 1, lease };
+            }
+
+            statements.insertLeased.run(name, now, lease, now + leaseMs);
+            return { name, attempts: 1, lease };
+        });
+
+        this.#bury = db.transaction((job: QueueJob, reason: string, now: number) => {
+
+            const row = statements.queued.get(job.name);
+            if (row?.lease_token !== job.lease) {
+                return;
+            }
+
+            statements.bury.run(job.name, job.attempts, reason, now);
+            // A change made during the lease stays queued; otherwise the name leaves the queue.
+            statements.requeue.run(job.name, job.lease);
+            statements.remove.run(job.name, job.lease);
+        });
+
+        this.#retryFailed = db.transaction((now: number) => {
+
+            const names = statements.failed.all().map((row) => row.name);
+            for (const name of names) {
+                statements.enqueue.run({ name, due: now });
+            }
+
+            statements.clearFailed.run();
+            return names.length;
         });
 
         this.#rememberNonce = db.transaction((name: string, nonce: string, expiresAt: number, now: number) => {
@@ -249,9 +312,9 @@ export class EmbeddedStore implements Store {
         return this.#guard(() => this.#claim(max, leaseMs, Date.now()));
     }
 
-    async ack(job: QueueJob): Promise<void> {
+    async ack(job: QueueJob, nextDueAt?: number): Promise<void> {
 
-        this.#guard(() => this.#ack(job.name, job.lease));
+        this.#guard(() => this.#ack(job.name, job.lease, nextDueAt));
     }
 
     async fail(job: QueueJob, retryAt: number): Promise<void> {
@@ -259,9 +322,34 @@ export class EmbeddedStore implements Store {
         this.#guard(() => this.#statements.retry.run({ retryAt, name: job.name, lease: job.lease }));
     }
 
+    async claimName(name: string, leaseMs: number): Promise<QueueJob | null> {
+
+        return this.#guard(() => this.#claimName(name, leaseMs, Date.now()));
+    }
+
+    async bury(job: QueueJob, reason: string): Promise<void> {
+
+        this.#guard(() => this.#bury(job, reason, Date.now()));
+    }
+
+    async failedJobs(): Promise<FailedJob[]> {
+
+        return this.#guard(() => this.#statements.failed.all().map((row) => ({ name: row.name, attempts: row.attempts, reason: row.reason, failedAt: row.failed_at })));
+    }
+
+    async retryFailed(): Promise<number> {
+
+        return this.#guard(() => this.#retryFailed(Date.now()));
+    }
+
     async queueDepth(): Promise<number> {
 
         return this.#guard(() => this.#statements.depth.get()!.count);
+    }
+
+    async earliestDue(): Promise<number | null> {
+
+        return this.#guard(() => this.#statements.earliestDue.get()!.due);
     }
 
     async getUser(name: string): Promise<UserRecord | null> {

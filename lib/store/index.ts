@@ -11,6 +11,8 @@ export type * from './types';
 
 export interface CreateStoreOptions {
     readonly redisUrl?: string | undefined;
+    /** The URL is a node of a Redis Cluster. */
+    readonly redisCluster?: boolean;
     readonly dataDir: string;
     readonly keyPrefix?: string;
 }
@@ -19,7 +21,7 @@ export interface CreateStoreOptions {
 export function createStore(options: CreateStoreOptions): Store {
 
     if (options.redisUrl) {
-        return new RedisStore({ url: options.redisUrl, ...(options.keyPrefix !== undefined ? { keyPrefix: options.keyPrefix } : {}) });
+        return new RedisStore({ url: options.redisUrl, cluster: options.redisCluster ?? false, ...(options.keyPrefix !== undefined ? { keyPrefix: options.keyPrefix } : {}) });
     }
 
     return new EmbeddedStore({ path: Path.join(options.dataDir, 'store.sqlite') });

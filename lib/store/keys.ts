@@ -78,6 +78,12 @@ export class RedisKeys {
         return `${this.prefix}:{queue}:leases`;
     }
 
+    /** Hash: name → JSON of a job given up (dead letter). */
+    get failed(): string {
+
+        return `${this.prefix}:{queue}:failed`;
+    }
+
     /** Hash: name → deliveries so far. */
     get attempts(): string {
 

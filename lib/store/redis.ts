@@ -7,18 +7,20 @@ import { randomBytes } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 
 import { StoreUnavailable } from '../errors';
 import { RateLimiterFailures } from './failure-limiter';
 import { RedisKeys } from './keys';
-import type { FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+import type { FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
 
 export interface RedisStoreOptions {
     /** `redis://` / `rediss://` URL; or pass `client`. */
     readonly url?: string;
-    readonly client?: Redis;
+    /** The URL is one node of a Redis Cluster; the others are discovered from it. */
+    readonly cluster?: boolean;
+    readonly client?: Redis | Cluster;
     /** Key prefix, so several deployments (or tests) can share a server (default `iks`). */
     readonly keyPrefix?: string;
     /** Per-command bound, ms (default 2000). */
@@ -27,14 +29,21 @@ export interface RedisStoreOptions {
 
 interface QueueCommands {
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
-    ackJob(leased: string, leases: string, attempts: string, name: string, token: string): Promise<number>;
+    claimName(pending: string, leased: string, leases: string, attempts: string, name: string, now: number, leaseMs: number, token: string): Promise<number | null>;
+    ackJob(leased: string, leases: string, attempts: string, failed: string, pending: string, name: string, token: string, ...nextDueAt: number[]): Promise<number>;
+    replaceDocuments(documents: string, ...slotsAndDocuments: string[]): Promise<number>;
+    buryJob(leased: string, leases: string, attempts: string, failed: string, name: string, token: string, record: string): Promise<number>;
+    retryFailed(pending: string, failed: string, dueAt: number): Promise<number>;
     failJob(pending: string, leased: string, leases: string, name: string, token: string, retryAt: number): Promise<number>;
     queueDepth(pending: string, leased: string): Promise<number>;
 }
 
 const internals = {
-    scripts: ['claimJobs-4', 'ackJob-3', 'failJob-3', 'queueDepth-2'],
-    separator: '\n'
+    scripts: ['claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-1', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    separator: '\n',
+    // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
+    // well beyond a command's timeout, see putRegistrations.
+    intentGrace: 10_000
 };
 
 /** A document as one string: etag, signedAt, notAfter, then the body (which may hold newlines). */
@@ -60,7 +69,7 @@ export class RedisStore implements Store {
 
     readonly kind = 'redis' as const;
     readonly keys: RedisKeys;
-    readonly #client: Redis & QueueCommands;
+    readonly #client: (Redis | Cluster) & QueueCommands;
     readonly #ownsClient: boolean;
 
     constructor(options: RedisStoreOptions) {
@@ -70,14 +79,19 @@ export class RedisStore implements Store {
             // Fail queued commands after one reconnect attempt instead of waiting forever.
             maxRetriesPerRequest: 1,
             retryStrategy: (times: number) => Math.min(50 * times, 500),
-            enableReadyCheck: true
+            enableReadyCheck: true,
+            // Commands issued in the same tick go out in one write: the updater's batch
+            // (hundreds of names, four commands each) costs a few syscalls, not thousands.
+            enableAutoPipelining: true
         };
 
         if (!options.client && !options.url) {
             throw new StoreUnavailable('a Redis store needs a url or a client');
         }
 
-        const client = options.client ?? new Redis(options.url!, redisOptions);
+        const client = options.client ?? (options.cluster ?
+            new Cluster([options.url!], { redisOptions: { ...redisOptions, ...RedisStore.#credentials(options.url!) }, clusterRetryStrategy: redisOptions.retryStrategy, enableReadyCheck: true }) :
+            new Redis(options.url!, redisOptions));
         // Errors surface on the commands; an unhandled 'error' event must not crash the process.
         client.on('error', () => {});
         for (const script of internals.scripts) {
@@ -85,9 +99,25 @@ export class RedisStore implements Store {
             client.defineCommand(name, { numberOfKeys: Number(keys), lua: Fs.readFileSync(Path.join(__dirname, 'lua', `${script}.lua`), 'utf8') });
         }
 
-        this.#client = client as Redis & QueueCommands;
+        this.#client = client as (Redis | Cluster) & QueueCommands;
         this.#ownsClient = !options.client;
         this.keys = new RedisKeys(options.keyPrefix ?? 'iks');
+    }
+
+    /** User, password and TLS of a cluster seed URL, applied to every node. */
+    static #credentials(url: string): { username?: string; password?: string; tls?: object } {
+
+        const parsed = new URL(url);
+        return {
+            ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+            ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+            ...(parsed.protocol === 'rediss:' ? { tls: {} } : {})
+        };
+    }
+
+    get #isCluster(): boolean {
+
+        return this.#client instanceof Cluster;
     }
 
     async #call<T>(action: () => Promise<T>): Promise<T> {
@@ -131,14 +161,35 @@ export class RedisStore implements Store {
         }
 
         const now = Date.now();
-        // One MULTI: registrations and their queue entries land together or not at all.
-        const multi = this.#client.multi();
-        for (const registration of registrations) {
-            multi.hset(this.keys.registrations(registration.name), registration.keyId, JSON.stringify(registration));
-            multi.zadd(this.keys.pending, 'LT', now, registration.name);
+        if (!this.#isCluster) {
+            // One MULTI: registrations and their queue entries land together or not at all.
+            const multi = this.#client.multi();
+            for (const registration of registrations) {
+                multi.hset(this.keys.registrations(registration.name), registration.keyId, JSON.stringify(registration));
+                multi.zadd(this.keys.pending, 'LT', now, registration.name);
+            }
+
+            await this.#call(() => multi.exec());
+            return;
         }
 
-        await this.#call(() => multi.exec());
+        // On a cluster a name's keys and the queue live in different slots, so one MULTI
+        // cannot hold both. Intent first: the names are queued a grace period ahead, then
+        // the registrations are written (one MULTI per name, one slot each), then the names
+        // are made due now. A crash after the write leaves the intent, which comes due and
+        // publishes the change; a crash before it signs an unchanged name, which is harmless.
+        const names = [...new Set(registrations.map((registration) => registration.name))];
+        await this.enqueue(names, now + internals.intentGrace);
+        await Promise.all(names.map((name) => {
+
+            const multi = this.#client.multi();
+            for (const registration of registrations.filter((candidate) => candidate.name === name)) {
+                multi.hset(this.keys.registrations(name), registration.keyId, JSON.stringify(registration));
+            }
+
+            return this.#call(() => multi.exec());
+        }));
+        await this.enqueue(names, now);
     }
 
     async getRegistrations(name: string): Promise<Registration[]> {
@@ -167,15 +218,18 @@ export class RedisStore implements Store {
 
         // SCAN over the registration keys: no global set to keep in step, and on a
         // cluster the same walk runs per master.
-        let cursor = '0';
-        do {
-            const [next, keys] = await this.#call(() => this.#client.scan(cursor, 'MATCH', this.keys.registrationsPattern(), 'COUNT', 1000));
-            cursor = next;
-            for (const key of keys) {
-                yield this.keys.nameOfRegistrations(key);
+        const nodes: Redis[] = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+        for (const node of nodes) {
+            let cursor = '0';
+            do {
+                const [next, keys] = await this.#call(() => node.scan(cursor, 'MATCH', this.keys.registrationsPattern(), 'COUNT', 1000));
+                cursor = next;
+                for (const key of keys) {
+                    yield this.keys.nameOfRegistrations(key);
+                }
             }
+            while (cursor !== '0');
         }
-        while (cursor !== '0');
     }
 
     async getDocument(name: string, slot: string): Promise<StoredDocument | null> {
@@ -186,13 +240,8 @@ export class RedisStore implements Store {
 
     async replaceDocuments(name: string, documents: ReadonlyMap<string, StoredDocument>): Promise<void> {
 
-        const key = this.keys.documents(name);
-        const multi = this.#client.multi().del(key);
-        if (documents.size > 0) {
-            multi.hset(key, ...[...documents].flatMap(([slot, document]) => [slot, encodeDocument(document)]));
-        }
-
-        await this.#call(() => multi.exec());
+        // One script call (replaceDocuments-1.lua) rather than MULTI/DEL/HSET/EXEC: the updater's hot path.
+        await this.#call(() => this.#client.replaceDocuments(this.keys.documents(name), ...[...documents].flatMap(([slot, document]) => [slot, encodeDocument(document)])));
     }
 
     async putDocument(name: string, slot: string, document: StoredDocument): Promise<void> {
@@ -223,9 +272,10 @@ export class RedisStore implements Store {
         return jobs;
     }
 
-    async ack(job: QueueJob): Promise<void> {
+    async ack(job: QueueJob, nextDueAt?: number): Promise<void> {
 
-        await this.#call(() => this.#client.ackJob(this.keys.leased, this.keys.leases, this.keys.attempts, job.name, job.lease));
+        const { leased, leases, attempts, failed, pending } = this.keys;
+        await this.#call(() => this.#client.ackJob(leased, leases, attempts, failed, pending, job.name, job.lease, ...(nextDueAt === undefined ? [] : [nextDueAt])));
     }
 
     async fail(job: QueueJob, retryAt: number): Promise<void> {
@@ -233,9 +283,42 @@ export class RedisStore implements Store {
         await this.#call(() => this.#client.failJob(this.keys.pending, this.keys.leased, this.keys.leases, job.name, job.lease, retryAt));
     }
 
+    async claimName(name: string, leaseMs: number): Promise<QueueJob | null> {
+
+        const { pending, leased, leases, attempts } = this.keys;
+        const lease = randomBytes(12).toString('base64url');
+        const delivered = await this.#call(() => this.#client.claimName(pending, leased, leases, attempts, name, Date.now(), leaseMs, lease));
+        return delivered === null ? null : { name, attempts: Number(delivered), lease };
+    }
+
+    async bury(job: QueueJob, reason: string): Promise<void> {
+
+        const record = JSON.stringify({ attempts: job.attempts, reason, failedAt: Date.now() });
+        await this.#call(() => this.#client.buryJob(this.keys.leased, this.keys.leases, this.keys.attempts, this.keys.failed, job.name, job.lease, record));
+    }
+
+    async failedJobs(): Promise<FailedJob[]> {
+
+        const entries = await this.#call(() => this.#client.hgetall(this.keys.failed));
+        return Object.entries(entries)
+            .map(([name, json]) => ({ name, ...JSON.parse(json) as Omit<FailedJob, 'name'> }))
+            .sort((a, b) => a.failedAt - b.failedAt || a.name.localeCompare(b.name));
+    }
+
+    async retryFailed(): Promise<number> {
+
+        return await this.#call(() => this.#client.retryFailed(this.keys.pending, this.keys.failed, Date.now()));
+    }
+
     async queueDepth(): Promise<number> {
 
         return await this.#call(() => this.#client.queueDepth(this.keys.pending, this.keys.leased));
+    }
+
+    async earliestDue(): Promise<number | null> {
+
+        const [, score] = await this.#call(() => this.#client.zrange(this.keys.pending, '0', '0', 'WITHSCORES'));
+        return score === undefined ? null : Number(score);
     }
 
     async getUser(name: string): Promise<UserRecord | null> {

@@ -50,6 +50,15 @@ export interface QueueJob {
     readonly lease: string;
 }
 
+/** A job given up after too many attempts: kept visible until retried or signed (dead letter). */
+export interface FailedJob {
+    readonly name: string;
+    readonly attempts: number;
+    /** Why the last attempt failed (an error message, never a key). */
+    readonly reason: string;
+    readonly failedAt: number;
+}
+
 export interface UserRecord {
     readonly name: string;
     /** Encoded password hash (scrypt parameters + salt + hash); never the password. */
@@ -117,12 +126,33 @@ export interface Store {
     enqueue(names: readonly string[], dueAt?: number): Promise<void>;
     /** Leases up to `max` due names for `leaseMs`; a lease that lapses makes the name due again. */
     claim(max: number, leaseMs: number): Promise<QueueJob[]>;
-    /** Finishes a job. A name re-enqueued while leased stays queued. */
-    ack(job: QueueJob): Promise<void>;
+    /**
+     * Finishes a job (and clears a dead letter of the name). A name re-enqueued while leased
+     * stays queued. With `nextDueAt` the name is also queued for then, in the same step (as
+     * enqueue: an earlier due time wins), e.g. its scheduled re-sign.
+     */
+    ack(job: QueueJob, nextDueAt?: number): Promise<void>;
     /** Gives a job back to be retried at `retryAt`. */
     fail(job: QueueJob, retryAt: number): Promise<void>;
+    /**
+     * Leases one name now, whether it waits (due or not) or not at all, unless another
+     * worker holds it (then null). For signing outside the queue loop (on-line and
+     * on-demand strategies): an enqueue during the lease keeps the name queued, as for claim.
+     */
+    claimName(name: string, leaseMs: number): Promise<QueueJob | null>;
     /** Names waiting or leased. */
     queueDepth(): Promise<number>;
+    /**
+     * Gives up a job (dead letter): it leaves the queue and is listed by failedJobs until
+     * retryFailed or a later successful ack of the name. A change enqueued meanwhile stays queued.
+     */
+    bury(job: QueueJob, reason: string): Promise<void>;
+    /** Jobs given up, oldest first. */
+    failedJobs(): Promise<FailedJob[]>;
+    /** Queues every given-up name again (due now) and clears the list; resolves with their count. */
+    retryFailed(): Promise<number>;
+    /** Due time (ms) of the earliest name waiting (not leased), or null when none waits; for monitoring. */
+    earliestDue(): Promise<number | null>;
 
     // Users (registration authentication)
 

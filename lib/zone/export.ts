@@ -23,3 +23,16 @@ export function exportZoneText(zone: SignedZone): string {
 
     return `${lines.join('\n')}\n`;
 }
+
+/**
+ * The records an administrator copies into a zone served elsewhere (docs/operations.md):
+ * the SRV delegations and the KSK commitments, unsigned — that zone's own signer signs them.
+ * Addresses of the SRV targets are left out (they usually exist already); see `iks zone export`.
+ */
+export function recordsToPublish(zone: SignedZone): string[] {
+
+    return zone.rrsets
+        .filter((rrset) => rrset.type === RrType.SRV || rrset.type === RrType.TXT)
+        .sort((a, b) => a.type - b.type || a.name.localeCompare(b.name))
+        .flatMap((rrset) => rrset.rdata.map((rdata) => `${rrset.name}.\t${rrset.ttl}\tIN\t${typeName(rrset.type)}\t${rdataToText(rrset.type, rdata)}`));
+}

@@ -11,8 +11,10 @@ import { isIP } from 'node:net';
 import type * as Hapi from '@hapi/hapi';
 import Joi from 'joi';
 
-import { parseQuery } from '../../lib/dns/query';
+import { parseQuery, type QueryParse } from '../../lib/dns/query';
+import { rcodeName, typeName } from '../../lib/dns/types';
 import { parseSignedZone, type SignedZone } from '../../lib/dnssec/signed-zone';
+import { IksMetrics } from '../../lib/observability';
 import { ZoneResponder } from './responder';
 import { TcpTransport, UdpTransport } from './transport';
 
@@ -31,6 +33,8 @@ export interface DnsAuthorityOptions {
     readonly maxUdpPayload?: number;
     /** Encoded answers kept in memory (default 10000). */
     readonly cacheSize?: number;
+    /** Metrics shared with the other plugins of this gateway; default: a registry of this registration's own. */
+    readonly metrics?: IksMetrics;
 }
 
 /** What the plugin exposes as `server.plugins['dns-authority']`. */
@@ -56,21 +60,45 @@ const internals = {
         zoneFile: Joi.string(),
         watchIntervalMs: Joi.number().integer().min(10).default(2000),
         maxUdpPayload: Joi.number().integer().min(512).max(65535).default(1232),
-        cacheSize: Joi.number().integer().min(1).default(10_000)
+        cacheSize: Joi.number().integer().min(1).default(10_000),
+        metrics: Joi.object().instance(IksMetrics)
     }).xor('zone', 'zoneFile'),
-    bindAttempts: 10
+    bindAttempts: 10,
+
+    /** A metric label for the query type: named types only, so a scan of all 65536 types cannot blow up the series count. */
+    qtypeLabel(query: QueryParse): string {
+
+        if (query.kind !== 'query') {
+            return query.kind === 'reject' ? 'REJECTED' : 'DROPPED';
+        }
+
+        const name = typeName(query.qtype);
+        return name.startsWith('TYPE') ? 'OTHER' : name;
+    }
 };
 
-type Settings = Required<Pick<DnsAuthorityOptions, 'host' | 'port' | 'watchIntervalMs' | 'maxUdpPayload' | 'cacheSize'>> & Pick<DnsAuthorityOptions, 'zone' | 'zoneFile'>;
+type Settings = Required<Pick<DnsAuthorityOptions, 'host' | 'port' | 'watchIntervalMs' | 'maxUdpPayload' | 'cacheSize'>> & Pick<DnsAuthorityOptions, 'zone' | 'zoneFile' | 'metrics'>;
 
-export const plugin: Hapi.Plugin<DnsAuthorityOptions> = {
+declare module '@hapi/hapi' {
+    interface PluginProperties {
+        'dns-authority': DnsAuthorityApi;
+    }
+}
+
+/**
+ * Serves one zone on its own UDP+TCP port. It needs no hapi route, so the host's
+ * vhost, prefix and auth settings do not apply; another domain gets another server
+ * (or its records go into the organisation's own DNS, docs/operations.md).
+ */
+export const plugin: Hapi.NamedPlugin<DnsAuthorityOptions> = {
     name: 'dns-authority',
-    version: '1.0.0',
+    version: '0.1.0',
     requirements: { hapi: '>=21' },
 
     register(server, options) {
 
         const settings: Settings = Joi.attempt(options, internals.schema, 'Invalid "dns-authority" options');
+        const metrics = settings.metrics ?? new IksMetrics();
         const responderOptions = { maxUdpPayload: settings.maxUdpPayload, cacheSize: settings.cacheSize };
         let responder: ZoneResponder | null = settings.zone ? new ZoneResponder(settings.zone, responderOptions) : null;
         let udp: UdpTransport | null = null;
@@ -85,7 +113,11 @@ export const plugin: Hapi.Plugin<DnsAuthorityOptions> = {
             }
 
             try {
-                return responder.respond(parseQuery(message), transport);
+                const query = parseQuery(message);
+                const reply = responder.respond(query, transport);
+                // RCODE: the low 4 bits of the header's fourth octet (RFC 1035 §4.1.1).
+                metrics.dnsQueries.inc({ zone: responder.zone.origin, transport, qtype: internals.qtypeLabel(query), rcode: reply ? rcodeName(reply[3]! & 0x0f) : 'NONE' });
+                return reply;
             }
             catch (err) {
                 // A bug must cost one answer, never the process.

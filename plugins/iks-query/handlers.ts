@@ -11,16 +11,18 @@ import type { SigningKey } from '../../lib/keys/types';
 import { nameFromUrlForm, type ParsedName } from '../../lib/names';
 import type { Store, StoredDocument } from '../../lib/store/types';
 import { renderAndSign } from '../../lib/xmldsig';
+import type { NameSigner } from '../../workers/updater/signer';
 
 export interface LookupSettings {
     readonly domain: string;
     readonly store: Store;
     readonly rsk: SigningKey;
-    readonly ksk: { readonly keyName: string; readonly pem: string };
     /** ms */
     readonly negativeValidity: number;
     /** s */
     readonly maxCacheAge: number;
+    /** `ondemand` strategy (paper §6): this plugin holds the KSK and signs missing or lapsed documents. */
+    readonly signer?: Pick<NameSigner, 'signIfRegistered'> | undefined;
 }
 
 const internals = {
@@ -64,20 +66,11 @@ export class LookupHandlers {
         return this.#serve(h, name, `key:${keyId}`, () => this.#negative(h, name, 'no-such-key', keyId));
     };
 
-    readonly ksk = (request: Request, h: ResponseToolkit): Lifecycle.ReturnValue => {
-
-        if (request.params.keyName !== this.#settings.ksk.keyName) {
-            throw Boom.notFound(`no key-signing key named "${request.params.keyName}" is published here`);
-        }
-
-        return h.response(this.#settings.ksk.pem).type('application/x-pem-file').header('cache-control', `public, max-age=${this.#settings.maxCacheAge}`);
-    };
-
     publishedKey(slot: 'rsk' | 'enc'): Lifecycle.Method {
 
         return async (_request: Request, h: ResponseToolkit) => {
 
-            const document = await this.#read(this.#settings.domain, slot);
+            const document = await this.#readOrSign(this.#settings.domain, slot);
             if (!document || document.notAfter <= Date.now()) {
                 await this.#requestResign(this.#settings.domain);
                 throw Boom.serverUnavailable(`the signed ${slot.toUpperCase()} document of ${this.#settings.domain} is not published yet; retry shortly`);
@@ -86,19 +79,6 @@ export class LookupHandlers {
             return this.#respond(h, document, 200);
         };
     }
-
-    readonly ready = async (): Promise<Lifecycle.ReturnValue> => {
-
-        try {
-            await this.#settings.store.ping();
-        }
-        catch (error) {
-            Bounce.rethrow(error, 'system');
-            throw Boom.serverUnavailable('store unreachable');
-        }
-
-        return { status: 'ready' };
-    };
 
     #parseName(encoded: string): ParsedName {
 
@@ -142,12 +122,13 @@ export class LookupHandlers {
 
     async #serve(h: ResponseToolkit, name: ParsedName, slot: string, negative: () => ResponseObject): Promise<Lifecycle.ReturnValue> {
 
-        const document = await this.#read(name.name, slot);
+        const document = await this.#readOrSign(name.name, slot);
         if (!document) {
             return negative();
         }
 
         // Never serve a lapsed signature (it would be rejected anyway); have it re-made.
+        // Only without a signer (offline, online): on demand it was re-signed just now.
         if (document.notAfter <= Date.now()) {
             await this.#requestResign(name.name);
             return h.response(Boom.serverUnavailable('the signed answer for this name is being refreshed; retry shortly').output.payload)
@@ -158,10 +139,22 @@ export class LookupHandlers {
         return this.#respond(h, document, 200);
     }
 
-    async #read(name: string, slot: string): Promise<StoredDocument | null> {
+    /**
+     * The stored document; in the `ondemand` strategy a missing or lapsed one is signed
+     * now (paper §6: "Otherwise, it is immediately signed and returned").
+     */
+    async #readOrSign(name: string, slot: string): Promise<StoredDocument | null> {
 
         try {
-            return await this.#settings.store.getDocument(name, slot);
+            const document = await this.#settings.store.getDocument(name, slot);
+            const signer = this.#settings.signer;
+            if (!signer || (document && document.notAfter > Date.now())) {
+                return document;
+            }
+
+            const signed = await signer.signIfRegistered(name, slot.startsWith('key:') ? slot.slice(4) : undefined);
+            // No registrations (or no such key): the negative answer is the truth.
+            return signed?.documents.get(slot) ?? null;
         }
         catch (error) {
             if (error instanceof StoreUnavailable) {

@@ -8,11 +8,13 @@ import type { Lifecycle, Request, ResponseToolkit } from '@hapi/hapi';
 
 import { InvalidRequest, StoreUnavailable } from '../../lib/errors';
 import type { SigningKey } from '../../lib/keys/types';
+import { nameHash } from '../../lib/observability/logging';
 import type { Decision, RegistrationAuthority } from '../../lib/registration/authority';
 import { readRequest } from '../../lib/registration/request';
 import { readEnvelope, renderEnvelope, renderFault, SOAP_MEDIA_TYPE, type SoapFault } from '../../lib/registration/soap';
 import type { RegistrationAnswerDocument } from '../../lib/xml/types';
 import { renderAndSign } from '../../lib/xmldsig';
+import type { NameSigner } from '../../workers/updater/signer';
 
 export interface RegisterHandlerSettings {
     readonly authority: RegistrationAuthority;
@@ -20,6 +22,10 @@ export interface RegisterHandlerSettings {
     /** ms */
     readonly answerValidity: number;
     readonly maxRequestBytes: number;
+    /** `online` strategy (paper §6): this plugin holds the KSK and signs accepted changes at once. */
+    readonly signer?: Pick<NameSigner, 'signNow'> | undefined;
+    /** Called with every decision before it is signed (metrics). */
+    readonly onDecision?: (request: Request, decision: Decision) => void;
 }
 
 /** What a Boom raised here carries so the fault can name its SOAP code and our subcode. */
@@ -72,7 +78,10 @@ export class RegisterHandlers {
 
         const { method, principal, ...answer } = decision;
         // Audit trail: who did what. Never the request body (it carries secrets).
-        request.log(['iks-register', 'audit'], { operation: answer.operation, name: answer.name, method, principal, outcome: answer.outcome, keyId: answer.keyId, address: request.info.remoteAddress });
+        // Names as nameHash (lib/observability/logging.ts): who manages which key is itself sensitive.
+        request.log(['iks-register', 'audit'], { operation: answer.operation, nameHash: nameHash(answer.name), method, principalHash: principal === undefined ? undefined : nameHash(principal), outcome: answer.outcome, keyId: answer.keyId, address: request.info.remoteAddress });
+        this.#settings.onDecision?.(request, decision);
+        await this.#publish(request, answer);
 
         const response = h.response(renderEnvelope(this.#sign(answer))).type(internals.contentType);
         if (answer.outcome === 'locked') {
@@ -101,6 +110,25 @@ export class RegisterHandlers {
         const retryAfter = (response.output.headers as Record<string, string | undefined>)['Retry-After'];
         return statusCode === 503 ? answer.header('retry-after', retryAfter ?? '1') : answer;
     };
+
+    /**
+     * On-line signing: an accepted change is published before it is acknowledged. If
+     * signing fails the change is still stored and queued, so the queue loop publishes it;
+     * the answer (accepted) stays true.
+     */
+    async #publish(request: Request, answer: Pick<Decision, 'outcome' | 'operation' | 'name'>): Promise<void> {
+
+        if (!this.#settings.signer || answer.outcome !== 'accepted' || answer.operation === 'list') {
+            return;
+        }
+
+        try {
+            await this.#settings.signer.signNow(answer.name);
+        }
+        catch (error) {
+            request.log(['iks-register', 'signer', 'error'], { message: (error as Error).message });
+        }
+    }
 
     #text(request: Request): string {
 

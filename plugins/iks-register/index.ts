@@ -8,14 +8,16 @@
  * §2, `offline` strategy): accepted changes reach the store and queue, and the updater
  * signs what lookups serve.
  */
-import type { Plugin, Server } from '@hapi/hapi';
+import type { NamedPlugin, Request, ResponseToolkit, Server } from '@hapi/hapi';
 import Joi from 'joi';
 
 import { loadDomainSigningKey } from '../../lib/keys';
+import { IksMetrics } from '../../lib/observability';
 import { RegistrationAuthority } from '../../lib/registration/authority';
 import { SOAP_MEDIA_TYPE } from '../../lib/registration/soap';
 import type { Store } from '../../lib/store/types';
 import type { AuthenticationMethod } from '../../lib/xml/types';
+import { inlineSigningSchema, startInlineSigner, type InlineSigningOptions } from '../../workers/updater/inline';
 import { RegisterHandlers } from './handlers';
 
 export interface IksRegisterOptions {
@@ -40,6 +42,13 @@ export interface IksRegisterOptions {
     readonly answerValidity?: number;
     /** Password failures allowed per entity and per client address within `window` seconds, then `lockout` seconds. */
     readonly passwordFailures?: { readonly perEntity?: number; readonly perAddress?: number; readonly window?: number; readonly lockout?: number };
+    /** Metrics shared with the other plugins of this gateway; default: a registry of this registration's own. */
+    readonly metrics?: IksMetrics;
+    /**
+     * `online` signing strategy (paper §6): when set, this plugin loads the KSK, signs an
+     * accepted change before answering, and runs the queue loop. Unset: never loads the KSK.
+     */
+    readonly onlineSigning?: InlineSigningOptions;
 }
 
 const internals = {
@@ -64,19 +73,31 @@ const internals = {
             perAddress: Joi.number().integer().min(1).max(100000).default(50),
             window: Joi.number().integer().min(1).max(86400).default(900),
             lockout: Joi.number().integer().min(1).max(86400).default(900)
-        }).default()
+        }).default(),
+        metrics: Joi.object().instance(IksMetrics),
+        onlineSigning: inlineSigningSchema
     })
 };
 
-type Settings = Required<Omit<IksRegisterOptions, 'passwordFailures'>> & { readonly passwordFailures: { perEntity: number; perAddress: number; window: number; lockout: number } };
+type Settings = Required<Omit<IksRegisterOptions, 'passwordFailures' | 'metrics'>> & Pick<IksRegisterOptions, 'metrics'> & { readonly passwordFailures: { perEntity: number; perAddress: number; window: number; lockout: number } };
 
-export const plugin: Plugin<IksRegisterOptions> = {
+/**
+ * Register once per domain (`multiple`), each registration with its own `vhost` or
+ * `routes.prefix`. The route is `auth: false`: a registration request carries its own
+ * authentication (password, user key or assertion) inside the SOAP body, and a host's
+ * default strategy must not ask for anything else.
+ */
+export const plugin: NamedPlugin<IksRegisterOptions> = {
     name: 'iks-register',
     version: '0.1.0',
     requirements: { hapi: '>=21' },
+    multiple: true,
     register(server: Server, options: IksRegisterOptions) {
 
         const settings = Joi.attempt(options, internals.schema, 'Invalid "iks-register" options') as Settings;
+        const metrics = settings.metrics ?? new IksMetrics();
+        // Requests that got a signed answer; the others were refused with a SOAP Fault.
+        const decided = new WeakSet<Request>();
 
         const authority = new RegistrationAuthority({
             domain: settings.domain,
@@ -94,15 +115,31 @@ export const plugin: Plugin<IksRegisterOptions> = {
             authority,
             rsk: loadDomainSigningKey(settings.dataDir, settings.domain, 'rsk'),
             answerValidity: settings.answerValidity * 1000,
-            maxRequestBytes: settings.maxRequestBytes
+            maxRequestBytes: settings.maxRequestBytes,
+            signer: options.onlineSigning ? startInlineSigner(server, { dataDir: settings.dataDir, domain: settings.domain, store: settings.store, options: options.onlineSigning }) : undefined,
+            onDecision: (request, decision) => {
+
+                decided.add(request);
+                metrics.registrations.inc({ domain: settings.domain, operation: decision.operation, method: decision.method, outcome: decision.outcome });
+            }
         });
+
+        const countFault = (request: Request, h: ResponseToolkit) => {
+
+            if (!decided.has(request)) {
+                metrics.registrations.inc({ domain: settings.domain, operation: 'unknown', method: 'none', outcome: 'fault' });
+            }
+
+            return h.continue;
+        };
 
         server.route({
             method: 'POST',
             path: '/ikrs/v1',
             options: {
+                auth: false,
                 payload: { parse: false, output: 'data', allow: [SOAP_MEDIA_TYPE], maxBytes: settings.maxRequestBytes },
-                ext: { onPreResponse: { method: handlers.toFault } }
+                ext: { onPreResponse: { method: handlers.toFault }, onPostResponse: { method: countFault } }
             },
             handler: handlers.handle
         });

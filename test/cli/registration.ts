@@ -103,6 +103,7 @@ describe('registration with the CLI against a running quickstart', () => {
         const byKey = runIks(['register', 'alice@example.test', '--key', second.publicFile, '--auth-key', first.privateFile], env);
         expect(byKey.status, byKey.stderr).to.equal(0);
         expect(byKey.stdout).to.contain('✓ rsk:');
+        expect(byKey.stdout).to.match(/✓ discovery: _ikrs\._tcp\.example\.test SRV → iks\.example\.test:\d+ .*DNSSEC-validated/);
         const secondId = /key ([0-9a-f]{16}) of alice@example\.test is active/.exec(byKey.stdout)![1]!;
         expect(await eventually(async () => (await servedIds('alice@example.test')).includes(secondId))).to.be.true();
 

@@ -27,7 +27,8 @@ export async function makeDomain(options: { domain?: string; store?: Store; env?
 
     const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-test-'));
     const domain = options.domain ?? 'example.test';
-    const config = loadConfig({ env: { IKS_DATA_DIR: dataDir, IKS_DOMAIN: domain, ...options.env } });
+    // Request logs at warn: tests that mean to read logs pass their own logger.
+    const config = loadConfig({ env: { IKS_DATA_DIR: dataDir, IKS_DOMAIN: domain, IKS_LOG_LEVEL: 'warn', ...options.env } });
     ensureDomainKeys(dataDir, domain);
     ensureSignedZone(config);
     const store = options.store ?? new EmbeddedStore({ path: Path.join(dataDir, 'store.sqlite') });

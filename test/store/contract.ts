@@ -119,6 +119,17 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(await store.queueDepth()).to.equal(2);
         });
 
+        it('reports the earliest due time among names waiting, leased ones aside (monitoring)', async () => {
+
+            expect(await store.earliestDue()).to.be.null();
+            const now = Date.now();
+            await store.enqueue(['later@example.test'], now + 60_000);
+            await store.enqueue(['overdue@example.test'], now - 5_000);
+            expect(await store.earliestDue()).to.equal(now - 5_000);
+            expect((await store.claim(10, 60_000)).map((job) => job.name)).to.equal(['overdue@example.test']);
+            expect(await store.earliestDue()).to.equal(now + 60_000);
+        });
+
         it('claims at most max names', async () => {
 
             await store.enqueue(['a@example.test', 'b@example.test', 'c@example.test']);
@@ -169,6 +180,60 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(retry!.attempts).to.equal(2);
             await store.fail({ ...retry!, lease: 'not-the-lease' }, Date.now());
             expect(await store.claim(10, 1000)).to.equal([]);
+        });
+
+        it('leases one name on request, consuming its waiting job and keeping changes made meanwhile', async () => {
+
+            await store.enqueue(['bob@example.test'], Date.now() + 60_000);
+            const job = await store.claimName('bob@example.test', 60_000);
+            expect(job).to.include({ name: 'bob@example.test', attempts: 1 });
+            // Held: neither the loop nor another inline signer gets it.
+            expect(await store.claimName('bob@example.test', 60_000)).to.be.null();
+            expect(await store.claim(10, 1000)).to.equal([]);
+            await store.ack(job!);
+            expect(await store.queueDepth()).to.equal(0);
+
+            // A name that was not queued at all can be leased too; a change during the lease survives the ack.
+            const fresh = await store.claimName('carol@example.test', 60_000);
+            await store.enqueue(['carol@example.test']);
+            await store.ack(fresh!);
+            expect((await store.claim(10, 1000)).map((claimed) => claimed.name)).to.equal(['carol@example.test']);
+
+            // A lapsed lease can be taken over.
+            await store.claimName('dave@example.test', 20);
+            await sleep(40);
+            expect(await store.claimName('dave@example.test', 60_000)).to.include({ name: 'dave@example.test', attempts: 2 });
+        });
+
+        it('lists buried jobs until they are retried, and keeps a change made while the job was leased', async () => {
+
+            await store.enqueue(['bob@example.test', 'carol@example.test']);
+            const jobs = await store.claim(10, 60_000);
+            const bob = jobs.find((job) => job.name === 'bob@example.test')!;
+            const carol = jobs.find((job) => job.name === 'carol@example.test')!;
+            await store.bury({ ...bob, lease: 'not-the-lease' }, 'ignored');
+            expect(await store.failedJobs()).to.equal([]);
+
+            await store.bury(bob, 'KSK unreadable');
+            await store.enqueue(['carol@example.test']);
+            await store.bury(carol, 'disk full');
+            const failed = await store.failedJobs();
+            expect(failed.map((job) => [job.name, job.attempts, job.reason])).to.equal([['bob@example.test', 1, 'KSK unreadable'], ['carol@example.test', 1, 'disk full']]);
+            expect(failed[0]!.failedAt).to.be.about(Date.now(), 5000);
+
+            // bob left the queue; carol's later change is still queued.
+            expect((await store.claim(10, 60_000)).map((job) => job.name)).to.equal(['carol@example.test']);
+            expect(await store.retryFailed()).to.equal(2);
+            expect(await store.failedJobs()).to.equal([]);
+            const [again] = await store.claim(10, 60_000);
+            expect(again!.name).to.equal('bob@example.test');
+
+            // A later success clears the dead letter.
+            await store.bury(again!, 'still failing');
+            await store.enqueue(['bob@example.test']);
+            const [last] = await store.claim(10, 60_000);
+            await store.ack(last!);
+            expect(await store.failedJobs()).to.equal([]);
         });
 
         it('never gives one name to two concurrent claimers', async () => {

@@ -16,6 +16,8 @@ export interface SigningPolicy {
     readonly validity: number;
     /** Re-sign this long before a signature expires, ms. */
     readonly refreshBefore: number;
+    /** How long revoked and expired keys are kept (revocations stay published) before they are purged, ms. */
+    readonly retention: number;
 }
 
 export interface NameDocuments {
@@ -51,6 +53,19 @@ function materialOf(registration: Registration): KeyMaterial {
     return { ...metadataOf(registration), spki: registration.spki, container: registration.container };
 }
 
+/**
+ * When a registration may be forgotten: `retention` after its revocation, or after its
+ * expiry; never for a key that is still valid (paper §6.2: "expired, or purged").
+ */
+export function purgeTime(registration: Registration, retention: number): number | null {
+
+    if (registration.revokedAt !== undefined) {
+        return registration.revokedAt + retention;
+    }
+
+    return registration.expiresAt === undefined ? null : registration.expiresAt + retention;
+}
+
 /** Entity tag of a signed body: a digest, so any two gateways agree on it. */
 export function entityTag(body: string): string {
 
@@ -78,9 +93,13 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
     const listed = sorted.filter((registration) => isListed(registration, now));
     const revoked = sorted.filter((registration) => registration.revokedAt !== undefined);
 
+    // Revoked and expired keys come back when their retention ends, to be purged.
+    const purges = sorted.map((registration) => purgeTime(registration, policy.retention)).filter((time): time is number => time !== null);
+    const earliestPurge = purges.length > 0 ? Math.max(now, Math.min(...purges)) : null;
+
     const documents = new Map<string, StoredDocument>();
     if (listed.length === 0 && revoked.length === 0) {
-        return { documents, nextDue: null };
+        return { documents, nextDue: earliestPurge };
     }
 
     const fullValidity = now + policy.validity;
@@ -120,9 +139,10 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
         }, ksk));
     }
 
-    // Look again when the first signature needs refreshing or the first listed key expires.
+    // Look again when the first signature needs refreshing, the first listed key expires
+    // (it must leave the list at that moment) or the first retention ends.
     const refreshAt = Math.max(now, fullValidity - policy.refreshBefore);
-    const nextDue = Math.min(refreshAt, earliestExpiry);
+    const nextDue = Math.min(refreshAt, earliestExpiry, earliestPurge ?? Infinity);
     return { documents, nextDue };
 }
 

@@ -1,44 +1,43 @@
 /**
- * Starting an updater from configuration. This is the one place that loads the KSK
- * in the `offline` strategy (ARCHITECTURE.md §2); the gateway plugins never call it.
+ * Starting the signer from configuration. This is the one place that loads the KSK
+ * (ARCHITECTURE.md §2): `iks updater` calls it in the `offline` strategy, iks-query in
+ * `ondemand`, iks-register in `online` (paper §6); no other code loads the KSK.
  */
 import type { IksConfig } from '../../config';
-import { loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
 import type { Store } from '../../lib/store/types';
-import type { PublishedDomainKey } from './documents';
-import { Updater } from './updater';
+import { createSigner, signingPolicy, type NameSigner } from './signer';
+import { Updater, type BatchResult } from './updater';
 import { ensureSignedZone } from './zone';
 
-export { Updater, type BatchResult, type UpdaterOptions } from './updater';
+export { Updater, queueEveryName, type BatchResult, type UpdaterOptions } from './updater';
+export { NameSigner, createSigner, publishedDomainKeys, signingPolicy, type NameSignerOptions, type SignerSettings } from './signer';
+export { inlineSigningOptions, inlineSigningSchema, startInlineSigner, type InlineSigningOptions } from './inline';
 export { ensureSignedZone, zonePaths, zoneSpec, type ZoneSignResult } from './zone';
-export { buildDomainDocuments, buildNameDocuments, entityTag, isListed, type PublishedDomainKey, type SigningPolicy } from './documents';
+export { buildDomainDocuments, buildNameDocuments, entityTag, isListed, purgeTime, type PublishedDomainKey, type SigningPolicy } from './documents';
 
-/** The domain keys the updater publishes KSK-signed: public halves only. */
-export function publishedDomainKeys(dataDir: string, domain: string): PublishedDomainKey[] {
-
-    return (['rsk', 'enc'] as const).map((role) => {
-
-        const published = loadDomainPublicKey(dataDir, domain, role);
-        return { role, keyName: published.keyName, key: parsePublicKey(published.pem) };
-    });
+export interface UpdaterOverrides {
+    readonly onError?: (error: unknown, name: string) => void;
+    readonly onBatch?: (result: BatchResult) => void;
+    readonly onSigned?: (name: string, seconds: number, ok: boolean) => void;
+    /** An existing signer (the plugin's own in `ondemand`/`online`); default: load the KSK here. */
+    readonly signer?: NameSigner;
 }
 
 /**
- * Creates an updater for the configured domain, loading its KSK.
+ * Creates the queue loop for the configured domain, loading its KSK unless given a signer.
  * Security: call only from the signer process (or the quickstart's in-process signer).
  */
-export function createUpdater(config: IksConfig, store: Store, overrides: { onError?: (error: unknown, name: string) => void } = {}): Updater {
+export function createUpdater(config: IksConfig, store: Store, overrides: UpdaterOverrides = {}): Updater {
 
+    const { signer, ...callbacks } = overrides;
     return new Updater({
         store,
-        domain: config.domain,
-        ksk: loadDomainSigningKey(config.dataDir, config.domain, 'ksk'),
-        published: publishedDomainKeys(config.dataDir, config.domain),
-        policy: { validity: config.signatureValidity * 1000, refreshBefore: config.refreshBefore * 1000 },
+        signer: signer ?? createSigner({ dataDir: config.dataDir, domain: config.domain, store, policy: signingPolicy(config) }),
         batchSize: config.updater.batchSize,
         lease: config.updater.lease,
         pollInterval: config.updater.pollInterval,
-        ...overrides
+        maxAttempts: config.updater.maxAttempts,
+        ...callbacks
     });
 }
 

@@ -1,27 +1,31 @@
 /**
- * The updater (paper §6.2, ARCHITECTURE.md §2): in the `offline` strategy the only
- * process that holds the KSK. It takes names from the store's queue, rebuilds and
- * signs their documents, stores them, and schedules the next re-sign. Processing a
- * name reads its current registrations, so it is idempotent and redelivery is safe.
+ * The updater (paper §6.2, ARCHITECTURE.md §2): the queue loop of the signer. In the
+ * `offline` strategy it runs in the only process that holds the KSK; in `ondemand` and
+ * `online` it runs inside the plugin that holds it. It takes due names from the store's
+ * queue (changes, scheduled re-signs, expiries, purges), has the NameSigner rebuild
+ * them, and acknowledges. Delivery is at least once: a worker that dies mid-batch loses
+ * its leases and the names are delivered again; signing a name twice is harmless.
  */
-import type { SigningKey } from '../../lib/keys/types';
 import type { QueueJob, Store } from '../../lib/store/types';
-import { buildDomainDocuments, buildNameDocuments, type NameDocuments, type PublishedDomainKey, type SigningPolicy } from './documents';
+import type { NameDocuments } from './documents';
+import type { NameSigner } from './signer';
 
 export interface UpdaterOptions {
     readonly store: Store;
-    readonly domain: string;
-    readonly ksk: SigningKey;
-    /** Domain keys published KSK-signed under the domain's own name. */
-    readonly published: readonly PublishedDomainKey[];
-    readonly policy: SigningPolicy;
+    readonly signer: NameSigner;
     readonly batchSize: number;
     /** How long a claimed name stays leased to this worker, ms. */
     readonly lease: number;
     /** Idle poll interval, ms. */
     readonly pollInterval: number;
+    /** Deliveries of one job before it is given up (dead letter, `iks updater --failed`); default 10. */
+    readonly maxAttempts?: number;
     readonly now?: () => number;
     readonly onError?: (error: unknown, name: string) => void;
+    /** Called after each batch with the names signed in it (progress bars, metrics). */
+    readonly onBatch?: (result: BatchResult) => void;
+    /** Called after each name with how long signing and storing it took, seconds (metrics). */
+    readonly onSigned?: (name: string, seconds: number, ok: boolean) => void;
 }
 
 export interface BatchResult {
@@ -30,7 +34,8 @@ export interface BatchResult {
 }
 
 const internals = {
-    maxBackoff: 60_000
+    maxBackoff: 60_000,
+    maxAttempts: 10
 };
 
 export class Updater {
@@ -50,22 +55,15 @@ export class Updater {
         this.#now = options.now ?? Date.now;
     }
 
+    get signer(): NameSigner {
+
+        return this.#options.signer;
+    }
+
     /** Rebuilds and stores every document of one name (or of the domain itself). */
-    async processName(name: string): Promise<NameDocuments> {
+    processName(name: string): Promise<NameDocuments> {
 
-        const { store, ksk, policy, domain } = this.#options;
-        // Documents state times in whole seconds; keep the stored validity identical.
-        const now = Math.floor(this.#now() / 1000) * 1000;
-        const result = name === domain ?
-            buildDomainDocuments(domain, this.#options.published, ksk, policy, now) :
-            buildNameDocuments(name, await store.getRegistrations(name), ksk, policy, now);
-
-        await store.replaceDocuments(name, result.documents);
-        if (result.nextDue !== null) {
-            await store.enqueue([name], result.nextDue);
-        }
-
-        return result;
+        return this.#options.signer.sign(name);
     }
 
     /** Processes what is due now, one batch. */
@@ -76,26 +74,40 @@ export class Updater {
         let failed = 0;
         await Promise.all(jobs.map(async (job) => {
 
+            const started = process.hrtime.bigint();
+            const signed = (ok: boolean) => this.#options.onSigned?.(job.name, Number(process.hrtime.bigint() - started) / 1e9, ok);
             try {
-                await this.processName(job.name);
-                await store.ack(job);
+                // The next due time (re-sign, expiry, purge) is queued by the ack itself.
+                const result = await this.#options.signer.sign(job.name, { schedule: false });
+                signed(true);
+                await store.ack(job, result.nextDue ?? undefined);
             }
             catch (error) {
+                signed(false);
                 failed++;
                 this.#options.onError?.(error, job.name);
-                await this.#retry(job);
+                await this.#retry(job, error);
             }
         }));
 
-        return { processed: jobs.length - failed, failed };
+        const result = { processed: jobs.length - failed, failed };
+        this.#options.onBatch?.(result);
+        return result;
     }
 
-    async #retry(job: QueueJob): Promise<void> {
+    async #retry(job: QueueJob, error: unknown): Promise<void> {
 
-        // Exponential backoff; the job stays visible in the queue while it waits.
-        const delay = Math.min(internals.maxBackoff, 100 * 2 ** Math.min(job.attempts, 16));
+        const { store, maxAttempts = internals.maxAttempts } = this.#options;
         try {
-            await this.#options.store.fail(job, this.#now() + delay);
+            if (job.attempts >= maxAttempts) {
+                // Given up, not dropped: listed by `iks updater --failed` until retried.
+                await store.bury(job, error instanceof Error ? error.message : String(error));
+                return;
+            }
+
+            // Exponential backoff; the job stays visible in the queue while it waits.
+            const delay = Math.min(internals.maxBackoff, 100 * 2 ** Math.min(job.attempts, 16));
+            await store.fail(job, this.#now() + delay);
         }
         catch {
             // The lease lapses by itself and the name is delivered again.
@@ -117,7 +129,7 @@ export class Updater {
         }
     }
 
-    /** Publishes the domain documents now, then keeps processing the queue until stop(). */
+    /** Keeps processing the queue until stop(). */
     start(): void {
 
         if (this.#running) {
@@ -166,4 +178,26 @@ export class Updater {
             }
         }
     }
+}
+
+/**
+ * Queues every name with registrations, and the domain itself, for signing now (a full
+ * re-sign, e.g. after a KSK change). Coalesces with the scheduled re-signs already queued.
+ * Resolves with the number of names queued.
+ */
+export async function queueEveryName(store: Store, domain: string, chunk = 1000): Promise<number> {
+
+    let names: string[] = [domain];
+    let total = 0;
+    for await (const name of store.scanNames()) {
+        names.push(name);
+        if (names.length >= chunk) {
+            await store.enqueue(names);
+            total += names.length;
+            names = [];
+        }
+    }
+
+    await store.enqueue(names);
+    return total + names.length;
 }

@@ -9,7 +9,7 @@ import * as Path from 'node:path';
 
 import { domainDir, type IksConfig } from '../../config';
 import { needsResign, parseSignedZone, serializeSignedZone, signZone, trustAnchorFile, dsRecord, type SignedZone } from '../../lib/dnssec';
-import { loadDomainPublicKey, loadDomainSigningKey } from '../../lib/keys';
+import { loadDomainSigningKey, publishedKsks } from '../../lib/keys';
 import { buildZone, type ZoneSpec } from '../../lib/zone/spec';
 
 /**
@@ -30,7 +30,6 @@ export function zonePaths(config: Pick<IksConfig, 'dataDir' | 'domain'>): { sign
 /** The zone content from configuration and the published KSK (public half only). */
 export function zoneSpec(config: IksConfig, serial: number): ZoneSpec {
 
-    const ksk = loadDomainPublicKey(config.dataDir, config.domain, 'ksk');
     return {
         origin: config.domain,
         ttl: config.zone.ttl,
@@ -38,7 +37,8 @@ export function zoneSpec(config: IksConfig, serial: number): ZoneSpec {
         nameservers: config.zone.nameservers,
         addresses: config.zone.addresses,
         srv: config.zone.srv,
-        kskCommitments: [{ label: ksk.keyName, spki: ksk.spki }]
+        // Every published KSK: during a rollover the incoming or retired one too (lib/keys/ksk-rollover.ts).
+        kskCommitments: publishedKsks(config.dataDir, config.domain).map((ksk) => ({ label: ksk.keyName, spki: ksk.spki }))
     };
 }
 

@@ -105,7 +105,7 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             expect(receipt.answer.outcome).to.equal('accepted');
             expect(receipt.answer.keyId).to.equal(keyIdOf(key.publicKey));
             expect(receipt.answer.state).to.equal('active');
-            expect(receipt.links.map((link) => link.link)).to.equal(['ksk-commitment', 'enc', 'rsk', 'answer']);
+            expect(receipt.links.map((link) => link.link)).to.equal(['query-service', 'ksk', 'enc', 'registration-service', 'rsk', 'answer']);
 
             await publish();
             const found = await lookup().lookup('alice@example.test');

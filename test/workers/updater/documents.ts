@@ -7,7 +7,7 @@ import { loadDomainPublicKey, loadDomainSigningKey } from '../../../lib/keys';
 import type { SigningKey } from '../../../lib/keys/types';
 import type { KeyDocument, KeyListDocument, PublishedKeyDocument } from '../../../lib/xml/types';
 import { verifyDocument } from '../../../lib/xmldsig';
-import { buildDomainDocuments, buildNameDocuments, entityTag, publishedDomainKeys } from '../../../workers/updater';
+import { buildDomainDocuments, buildNameDocuments, entityTag, publishedDomainKeys, purgeTime } from '../../../workers/updater';
 import { makeDomain, makeRegistration, runTool, tempFile, type TestDomain } from '../../helpers/domain';
 
 export const lab = Lab.script();
@@ -15,7 +15,7 @@ const { describe, it, before, after } = lab;
 
 describe('updater documents', () => {
 
-    const policy = { validity: 3600_000, refreshBefore: 600_000 };
+    const policy = { validity: 3600_000, refreshBefore: 600_000, retention: 86400_000 };
     const now = Date.UTC(2026, 10, 24, 12, 0, 0);
     const name = 'bob@example.test';
     const schema = Path.join(__dirname, '../../../lib/xml/schema/iks.xsd');
@@ -76,6 +76,20 @@ describe('updater documents', () => {
         const expired = makeRegistration(name, 'ed25519', { expiresAt: now });
         expect(buildNameDocuments(name, [], ksk, policy, now)).to.equal({ documents: new Map(), nextDue: null });
         expect(buildNameDocuments(name, [expired], ksk, policy, now).documents.size).to.equal(0);
+    });
+
+    it('comes back to purge an expired or revoked key when its retention ends', () => {
+
+        const expired = makeRegistration(name, 'ed25519', { expiresAt: now - 1000 });
+        expect(buildNameDocuments(name, [expired], ksk, policy, now).nextDue).to.equal(now - 1000 + policy.retention);
+        expect(purgeTime(expired, policy.retention)).to.equal(now - 1000 + policy.retention);
+
+        // A revocation is published until the name is looked at again for the purge.
+        const revoked = makeRegistration(name, 'ec', { revokedAt: now - policy.retention + 5000 });
+        const { documents, nextDue } = buildNameDocuments(name, [revoked], ksk, { ...policy, retention: policy.retention }, now);
+        expect([...documents.keys()]).to.equal([`key:${revoked.keyId}`]);
+        expect(nextDue).to.equal(now + 5000);
+        expect(purgeTime(makeRegistration(name), policy.retention)).to.be.null();
     });
 
     it('is deterministic for the same input and clock', () => {

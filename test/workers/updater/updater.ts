@@ -3,7 +3,7 @@ import { expect } from '@hapi/code';
 
 import { loadDomainSigningKey } from '../../../lib/keys';
 import type { Store } from '../../../lib/store/types';
-import { Updater, createUpdater, publishedDomainKeys } from '../../../workers/updater';
+import { NameSigner, Updater, createUpdater, publishedDomainKeys } from '../../../workers/updater';
 import { makeDomain, makeRegistration, overrideStore, type TestDomain } from '../../helpers/domain';
 
 export const lab = Lab.script();
@@ -23,12 +23,17 @@ describe('Updater', () => {
         await domain.cleanup();
     });
 
-    const updaterFor = (store: Store, extra: Partial<ConstructorParameters<typeof Updater>[0]> = {}) => new Updater({
+    const signerFor = (store: Store, policy = { validity: 3600_000, refreshBefore: 600_000, retention: 86400_000 }) => new NameSigner({
         store,
         domain: domain.domain,
         ksk: loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk'),
         published: publishedDomainKeys(domain.dataDir, domain.domain),
-        policy: { validity: 3600_000, refreshBefore: 600_000 },
+        policy
+    });
+
+    const updaterFor = (store: Store, extra: Partial<ConstructorParameters<typeof Updater>[0]> = {}) => new Updater({
+        store,
+        signer: signerFor(store),
         batchSize: 10,
         lease: 30_000,
         pollInterval: 10,

@@ -1,13 +1,17 @@
 --[[
   Finishes a job if the caller still holds its lease. A name re-enqueued while it
-  was leased stays in pending.
+  was leased stays in pending. A success clears the name's dead letter; the
+  name's next due time (its scheduled re-sign) can be queued in the same step.
 
   Input:
     KEYS[1] leased    (zset)
     KEYS[2] leases    (hash)
     KEYS[3] attempts  (hash)
+    KEYS[4] failed    (hash)
+    KEYS[5] pending   (zset)
     ARGV[1] name
     ARGV[2] lease token
+    ARGV[3] optional: when the name is due again (ms); an earlier due time already queued wins
 
   Output:
     1 if finished, 0 if the lease was not the caller's
@@ -19,4 +23,9 @@ end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+if ARGV[3] then
+  redis.call('ZADD', KEYS[5], 'LT', ARGV[3], ARGV[1])
+end
+
 return 1

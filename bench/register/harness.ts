@@ -1,0 +1,140 @@
+/**
+ * What bench/register and bench/soak share (not a test): a quickstart gateway in its own
+ * process (embedded store, or Redis with every write fsynced), bench entities holding an
+ * iks-auth key, and ready-to-send user-key-signed SOAP requests (test/helpers), built
+ * before they are timed: the generator measures the server, not its own signing.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as Fs from 'node:fs';
+import * as Net from 'node:net';
+import * as Os from 'node:os';
+import * as Path from 'node:path';
+
+import { nameToUrlForm } from '../../lib/names';
+import { createStore } from '../../lib/store';
+import type { Store } from '../../lib/store/types';
+
+export { makeEntities, post, registerRequest, revokeRequest, send, type Entity, type PreparedRequest } from '../../test/helpers/registration-requests';
+
+export interface Gateway {
+    readonly base: string;
+    readonly dnsPort: number;
+    readonly dataDir: string;
+    readonly pid: number;
+    readonly redisUrl: string | undefined;
+    /** Opens the gateway's store from this process (SQLite WAL or Redis, both shareable). */
+    openStore(): Store;
+    stop(): Promise<void>;
+}
+
+export const root = Path.join(__dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+
+    const server = Net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as Net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 60_000): Promise<string> {
+
+    return new Promise((resolve, reject) => {
+
+        let seen = '';
+        const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+        const onData = (chunk: Buffer) => {
+
+            seen += chunk.toString();
+            const match = pattern.exec(seen);
+            if (match) {
+                clearTimeout(timer);
+                resolve(match[0]);
+            }
+        };
+
+        child.stdout?.on('data', onData);
+        child.stderr?.on('data', onData);
+        child.once('exit', (code) => reject(new Error(`${what} exited (${code}):\n${seen}`)));
+    });
+}
+
+/** Starts redis-server (AOF, by default fsynced on every write: no acknowledged write lost) and `iks quickstart` on free loopback ports. */
+export async function startGateway(options: { redis: boolean; appendfsync?: 'always' | 'everysec'; env?: NodeJS.ProcessEnv }): Promise<Gateway> {
+
+    const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-bench-'));
+    const dataDir = Path.join(work, 'iks');
+    let redis: ChildProcess | undefined;
+    let redisUrl: string | undefined;
+    if (options.redis) {
+        const port = await freePort();
+        redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'always', '--dir', work], { stdio: ['ignore', 'pipe', 'pipe'] });
+        await waitForOutput(redis, /Ready to accept connections/, 'redis-server');
+        redisUrl = `redis://127.0.0.1:${port}`;
+    }
+
+    const httpPort = await freePort();
+    const dnsPort = await freePort();
+    // IKS_BENCH_PROFILE=DIR writes a CPU profile of the gateway process there (node --cpu-prof).
+    const profile = process.env.IKS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.IKS_BENCH_PROFILE] : [];
+    const child = spawn(process.execPath, [...profile, Path.join(root, 'bin', 'iks.js'), 'quickstart'], {
+        cwd: work,
+        env: { ...process.env, IKS_FROM_SOURCE: '1', IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(httpPort), IKS_DNS_PORT: String(dnsPort), IKS_LOG_LEVEL: 'warn', IKS_REDIS_URL: redisUrl ?? '', ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe']
+    });
+    const base = (await waitForOutput(child, /http:\/\/127\.0\.0\.1:\d+/, 'iks quickstart')).trim();
+    await waitForOutput(child, /--auth-key alice\.key/, 'iks quickstart');
+
+    return {
+        base,
+        dnsPort,
+        dataDir,
+        pid: child.pid!,
+        redisUrl,
+        openStore: () => createStore({ redisUrl, dataDir }),
+        async stop() {
+
+            const exited = new Promise((resolve) => child.once('exit', resolve));
+            child.kill('SIGTERM');
+            await exited;
+            if (redis) {
+                const gone = new Promise((resolve) => redis!.once('exit', resolve));
+                redis.kill('SIGTERM');
+                await gone;
+            }
+
+            Fs.rmSync(work, { recursive: true, force: true });
+        }
+    };
+}
+
+export function lookupUrl(base: string, name: string, keyId?: string): string {
+
+    return `${base}/ikqs/v1/n/${nameToUrlForm(name)}${keyId !== undefined ? `/k/${keyId}` : ''}`;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+
+    return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]!;
+}
+
+/** Resident set size of a process, MB (Linux /proc). */
+export function rssMb(pid: number): number {
+
+    const status = Fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** CPU time a process has used so far, ms (user + system, Linux /proc). */
+export function cpuMs(pid: number): number {
+
+    // Fields 14 and 15 of /proc/PID/stat, after the parenthesised command name.
+    const fields = Fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
+}
+
+export function hasRedis(): boolean {
+
+    return spawnSync('redis-server', ['--version']).status === 0;
+}

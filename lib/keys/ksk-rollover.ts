@@ -1,0 +1,178 @@
+/**
+ * The KSK set of a domain and its rollover (a pre-publish rollover, as RFC 6781 §4.1.1
+ * does for DNSKEYs): a new KSK's commitment is published before anything is signed
+ * with it, and the old commitment stays until nothing signed by the old KSK can still
+ * be served or cached. On disk, under `<dataDir>/<domain>/`:
+ *
+ *     private/ksk.pem, public/ksk.pem             the active KSK (signs)
+ *     private/ksk.next.pem, public/ksk.next.pem   incoming: committed in DNS, signs nothing yet
+ *     public/ksk.retired.pem                      retired: still committed, its private key destroyed
+ *     ksk-rollover.json                           when each phase began
+ *
+ * Every file present in public/ is a published KSK: the zone commits to each, and the
+ * query service answers `GET /ikqs/v1/ksk/{K}` for each.
+ */
+import * as Fs from 'node:fs';
+import * as Path from 'node:path';
+
+import { RolloverRefused } from '../errors';
+import { domainDir, loadPublicKeyFile, writeExclusive, writeReplacing } from './domain-keys';
+import { generateSigningKeyPem, loadSigningKey } from './signing-key';
+import type { SignatureAlgorithm } from './types';
+
+export type KskState = 'active' | 'incoming' | 'retired';
+
+export interface PublishedKsk {
+    readonly state: KskState;
+    readonly keyName: string;
+    readonly spki: Buffer;
+    readonly pem: string;
+}
+
+export interface RolloverState {
+    /** ms: when the incoming KSK's commitment was first published. */
+    readonly publishedAt?: number;
+    /** ms: when the incoming KSK became the active one. */
+    readonly activatedAt?: number;
+}
+
+export type RolloverPhase = 'none' | 'published' | 'active';
+
+const internals = {
+    files: { active: 'ksk.pem', incoming: 'ksk.next.pem', retired: 'ksk.retired.pem' } as Record<KskState, string>,
+    privateMode: 0o600,
+    publicMode: 0o644
+};
+
+function paths(dataDir: string, domain: string) {
+
+    const dir = domainDir(dataDir, domain);
+    const file = (visibility: 'private' | 'public', state: KskState) => Path.join(dir, visibility, internals.files[state]);
+    return {
+        state: Path.join(dir, 'ksk-rollover.json'),
+        privateOf: (state: KskState) => file('private', state),
+        publicOf: (state: KskState) => file('public', state)
+    };
+}
+
+/** Every published KSK (public halves only): the active one first, then incoming and retired if a rollover is under way. */
+export function publishedKsks(dataDir: string, domain: string): PublishedKsk[] {
+
+    const where = paths(dataDir, domain);
+    const published: PublishedKsk[] = [];
+    for (const state of ['active', 'incoming', 'retired'] as const) {
+        const file = where.publicOf(state);
+        if (state === 'active' || Fs.existsSync(file)) {
+            const key = loadPublicKeyFile(file, 'ksk');
+            // Mid-activation the old key is briefly both active and retired: list it once.
+            if (!published.some((known) => known.keyName === key.keyName)) {
+                published.push({ state, keyName: key.keyName, spki: key.spki, pem: key.pem });
+            }
+        }
+    }
+
+    return published;
+}
+
+/** Where the rollover stands: `published` (incoming KSK committed), `active` (new KSK signs, old still committed) or `none`. */
+export function rolloverPhase(dataDir: string, domain: string): { phase: RolloverPhase; state: RolloverState } {
+
+    const where = paths(dataDir, domain);
+    let state: RolloverState = {};
+    try {
+        state = JSON.parse(Fs.readFileSync(where.state, 'utf8')) as RolloverState;
+    }
+    catch {
+        // No rollover recorded.
+    }
+
+    const phase = Fs.existsSync(where.publicOf('incoming')) ? 'published' : Fs.existsSync(where.publicOf('retired')) ? 'active' : 'none';
+    return { phase, state };
+}
+
+function recordState(dataDir: string, domain: string, state: RolloverState): void {
+
+    writeReplacing(paths(dataDir, domain).state, `${JSON.stringify(state)}\n`, internals.publicMode);
+}
+
+/**
+ * Step 1: creates the incoming KSK (private 0600, never overwriting one) so its
+ * commitment gets published next to the active one. Nothing is signed with it yet.
+ */
+export function createIncomingKsk(dataDir: string, domain: string, options: { now?: number; algorithm?: SignatureAlgorithm } = {}): PublishedKsk {
+
+    const { phase } = rolloverPhase(dataDir, domain);
+    if (phase !== 'none') {
+        throw new RolloverRefused(phase === 'published' ?
+            'a new KSK is already published; activate it with `iks keys rotate ksk --activate`' :
+            'the previous rollover is not finished; withdraw the old KSK with `iks keys rotate ksk --finish`');
+    }
+
+    const where = paths(dataDir, domain);
+    const pair = generateSigningKeyPem('ksk', options.algorithm);
+    if (!writeExclusive(where.privateOf('incoming'), pair.privatePem, internals.privateMode)) {
+        throw new RolloverRefused(`${where.privateOf('incoming')} already exists; remove it if it is left from an abandoned rollover`);
+    }
+
+    writeReplacing(where.publicOf('incoming'), pair.publicPem, internals.publicMode);
+    recordState(dataDir, domain, { publishedAt: options.now ?? Date.now() });
+    return publishedKsks(dataDir, domain).find((ksk) => ksk.state === 'incoming')!;
+}
+
+/**
+ * Step 2: the incoming KSK becomes the active one; the old one is retired: its public half
+ * stays published (documents it signed remain verifiable) and its private key file is
+ * overwritten by the new key's, so it can never sign again. Refused before `overlap` ms have passed since step 1.
+ */
+export function activateIncomingKsk(dataDir: string, domain: string, options: { overlap: number; now?: number }): { active: PublishedKsk; retired: PublishedKsk } {
+
+    const now = options.now ?? Date.now();
+    const { phase, state } = rolloverPhase(dataDir, domain);
+    if (phase !== 'published') {
+        throw new RolloverRefused(phase === 'none' ? 'no new KSK is published; start with `iks keys rotate ksk`' : 'the new KSK is already active; finish with `iks keys rotate ksk --finish`');
+    }
+
+    const ready = (state.publishedAt ?? 0) + options.overlap;
+    if (now < ready) {
+        throw new RolloverRefused(`the new KSK's commitment was published at ${new Date(state.publishedAt ?? 0).toISOString()}; wait until ${new Date(ready).toISOString()} for every DNS server and cache to see it (or lower --overlap)`);
+    }
+
+    const where = paths(dataDir, domain);
+    // The incoming key must load (permissions, role) before anything changes.
+    loadSigningKey(where.privateOf('incoming'), 'ksk');
+    // Each step replaces one file atomically, so a gateway or signer reading the set
+    // meanwhile always finds a complete one (at worst with a key listed twice).
+    writeReplacing(where.publicOf('retired'), Fs.readFileSync(where.publicOf('active'), 'utf8'), internals.publicMode);
+    writeReplacing(where.privateOf('active'), Fs.readFileSync(where.privateOf('incoming'), 'utf8'), internals.privateMode);
+    writeReplacing(where.publicOf('active'), Fs.readFileSync(where.publicOf('incoming'), 'utf8'), internals.publicMode);
+    recordState(dataDir, domain, { ...state, activatedAt: now });
+    Fs.rmSync(where.publicOf('incoming'));
+    Fs.rmSync(where.privateOf('incoming'));
+    const published = publishedKsks(dataDir, domain);
+    return { active: published.find((ksk) => ksk.state === 'active')!, retired: published.find((ksk) => ksk.state === 'retired')! };
+}
+
+/**
+ * Step 3: withdraws the retired KSK (its commitment leaves the zone). Refused before
+ * `overlap` ms have passed since step 2; the caller also checks that no stored document
+ * is still signed by it.
+ */
+export function withdrawRetiredKsk(dataDir: string, domain: string, options: { overlap: number; now?: number }): PublishedKsk {
+
+    const now = options.now ?? Date.now();
+    const { phase, state } = rolloverPhase(dataDir, domain);
+    if (phase !== 'active') {
+        throw new RolloverRefused(phase === 'none' ? 'no rollover is under way' : 'the new KSK is not active yet; run `iks keys rotate ksk --activate` first');
+    }
+
+    const ready = (state.activatedAt ?? 0) + options.overlap;
+    if (now < ready) {
+        throw new RolloverRefused(`the new KSK became active at ${new Date(state.activatedAt ?? 0).toISOString()}; answers signed by the old one may be cached until ${new Date(ready).toISOString()} (or lower --overlap)`);
+    }
+
+    const where = paths(dataDir, domain);
+    const retired = publishedKsks(dataDir, domain).find((ksk) => ksk.state === 'retired')!;
+    Fs.rmSync(where.publicOf('retired'));
+    Fs.rmSync(where.state, { force: true });
+    return retired;
+}

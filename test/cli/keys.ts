@@ -1,0 +1,205 @@
+import * as Fs from 'node:fs';
+import * as Path from 'node:path';
+
+import * as Lab from '@hapi/lab';
+import { expect } from '@hapi/code';
+import type Hapi from '@hapi/hapi';
+
+import { main } from '../../lib/cli';
+import type { Output } from '../../lib/cli/output';
+import { DnsDiscovery, IksClient } from '../../lib/client';
+import { RrType } from '../../lib/dns/types';
+import { parseTrustAnchors } from '../../lib/dnssec';
+import { createGateway } from '../../lib/gateway';
+import { publishedKsks, rolloverPhase } from '../../lib/keys';
+import type { DnsAuthorityApi } from '../../plugins/dns-authority';
+import { createUpdater } from '../../workers/updater';
+import { zonePaths } from '../../workers/updater/zone';
+import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
+import { freePort } from '../helpers/process';
+
+export const lab = Lab.script();
+const { describe, it, before, after } = lab;
+
+function capture(): Output & { stdout: string[]; stderr: string[] } {
+
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    return { stdout, stderr, out: (line) => stdout.push(...line.split('\n')), err: (line) => stderr.push(line) };
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, deadlineMs = 20_000): Promise<void> {
+
+    const deadline = Date.now() + deadlineMs;
+    while (!(await check())) {
+        if (Date.now() > deadline) {
+            throw new Error('condition not reached before the deadline');
+        }
+
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+
+describe('iks init and iks keys rotate ksk', () => {
+
+    let domain: TestDomain;
+    let gateway: Hapi.Server;
+    let configFile: string;
+    let dnsPort: number;
+
+    /** Runs `iks …` in process with the test domain's configuration. */
+    const iks = async (...args: string[]) => {
+
+        const io = capture();
+        const code = await main(['node', 'iks', '--config', configFile, ...args], io);
+        return { code, ...io };
+    };
+
+    const dnsAuthority = () => (gateway.plugins as unknown as Record<string, DnsAuthorityApi>)['dns-authority']!;
+    const servedCommitments = () => (dnsAuthority().zone()?.rrsets ?? []).filter((rrset) => rrset.type === RrType.TXT && rrset.name.startsWith('sha256.')).map((rrset) => rrset.name.split('.')[1]);
+
+    before(async () => {
+
+        const httpPort = await freePort();
+        domain = await makeDomain({ env: { IKS_HTTP_PORT: String(httpPort) } });
+        // The same settings for the CLI as for the gateway, so both build the same zone.
+        configFile = Path.join(domain.dataDir, 'iks.json');
+        Fs.writeFileSync(configFile, JSON.stringify({ domain: domain.domain, dataDir: domain.dataDir, http: { port: httpPort }, logLevel: 'warn' }));
+        await domain.store.putRegistrations([makeRegistration('bob@example.test', 'x25519', { usage: ['encrypt'] })]);
+        await domain.store.enqueue([domain.domain]);
+        await createUpdater(domain.config, domain.store).drain();
+        gateway = await createGateway(domain.config, { store: domain.store, dnsPort: 0 });
+        await gateway.start();
+        dnsPort = dnsAuthority().address()!.port;
+    });
+
+    after(async () => {
+
+        await gateway?.stop();
+        await domain?.cleanup();
+    });
+
+    it('init prints the SRV and commitment records and the DS to publish', async () => {
+
+        const { code, stdout } = await iks('init');
+        expect(code).to.equal(0);
+        const ksk = publishedKsks(domain.dataDir, domain.domain)[0]!;
+        const text = stdout.join('\n');
+        expect(text).to.contain('all keys already exist');
+        expect(text).to.contain(`KSK name: ${ksk.keyName}`);
+        expect(text).to.match(/_ikqs\._tcp\.example\.test\.\t3600\tIN\tSRV\t10 100 \d+ iks\.example\.test\./);
+        expect(text).to.match(/_ikrs\._tcp\.example\.test\.\t3600\tIN\tSRV\t10 100 \d+ iks\.example\.test\./);
+        expect(text).to.match(new RegExp(`sha256\\.${ksk.keyName}\\.example\\.test\\.\\t3600\\tIN\\tTXT\\t"[0-9a-f]{64}"`));
+        expect(text).to.match(new RegExp(`sha1\\.${ksk.keyName}\\.example\\.test\\.\\t3600\\tIN\\tTXT\\t"[0-9a-f]{40}"`));
+        expect(text).to.match(/example\.test\. 3600 IN DS \d+ 13 2 [0-9A-Fa-f]{64}/);
+    });
+
+    it('refuses steps out of order and other key roles, saying what to do', async () => {
+
+        const rsk = await iks('keys', 'rotate', 'rsk');
+        expect(rsk.code).to.equal(2);
+        expect(rsk.stderr.join('\n')).to.contain('only the KSK rotates with this command');
+        const activate = await iks('keys', 'rotate', 'ksk', '--activate', '--overlap', '0');
+        expect(activate.stderr.join('\n')).to.contain('ROLLOVER_REFUSED: no new KSK is published; start with `iks keys rotate ksk`');
+        const finish = await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0');
+        expect(finish.stderr.join('\n')).to.contain('no rollover is under way');
+        expect((await iks('keys', 'rotate', 'ksk', '--overlap', 'soon')).stderr.join('\n')).to.contain('--overlap must be a whole number of seconds');
+        expect(rolloverPhase(domain.dataDir, domain.domain).phase).to.equal('none');
+    });
+
+    it('rolls the KSK over while lookups verified through DNSSEC keep succeeding', async () => {
+
+        const anchors = parseTrustAnchors(Fs.readFileSync(zonePaths(domain.config).trustAnchor, 'utf8'));
+        const oldKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
+        const signers: string[] = [];
+        const failures: unknown[] = [];
+        let running = true;
+
+        // A fresh client per lookup: nothing cached hides a broken link.
+        const lookups = (async () => {
+
+            while (running) {
+                try {
+                    const client = new IksClient({ discovery: new DnsDiscovery({ server: { host: '127.0.0.1', port: dnsPort }, anchors, timeoutMs: 1000 }), timeout: 2000 });
+                    const result = await client.lookup('bob@example.test');
+                    expect(result.found).to.be.true();
+                    signers.push(/ksk-[0-9a-f]{12}/.exec(result.links.find((link) => link.link === 'ksk')!.detail)![0]);
+                }
+                catch (error) {
+                    failures.push(error);
+                }
+            }
+        })();
+
+        const lookupsSoFar = () => signers.length + failures.length;
+        const someLookups = async () => {
+
+            const before = lookupsSoFar();
+            await eventually(() => lookupsSoFar() >= before + 3);
+        };
+
+        try {
+            await someLookups();
+
+            // Step 1: the new commitment is published next to the old one; nothing signs with it yet.
+            const started = await iks('keys', 'rotate', 'ksk');
+            expect(started.code, started.stderr.join('\n')).to.equal(0);
+            const newKsk = /new KSK (ksk-[0-9a-f]{12}) created/.exec(started.stdout.join('\n'))![1]!;
+            expect(started.stdout.join('\n')).to.contain(`sha256.${newKsk}.example.test.`);
+            expect(rolloverPhase(domain.dataDir, domain.domain).phase).to.equal('published');
+
+            // Activating before the overlap is refused.
+            const early = await iks('keys', 'rotate', 'ksk', '--activate');
+            expect(early.code).to.equal(2);
+            expect(early.stderr.join('\n')).to.contain('ROLLOVER_REFUSED');
+
+            // The overlap, as the test can observe it: the authority serves both commitments.
+            await eventually(() => servedCommitments().includes(newKsk));
+            expect(servedCommitments()).to.include([oldKsk, newKsk]);
+            await someLookups();
+
+            // Step 2: every document is re-signed by the new KSK while both commitments stay.
+            const activated = await iks('keys', 'rotate', 'ksk', '--activate', '--overlap', '0');
+            expect(activated.code, activated.stderr.join('\n')).to.equal(0);
+            expect(activated.stdout.join('\n')).to.contain(`KSK ${newKsk} is active; ${oldKsk} is retired`);
+            await eventually(() => signers.slice(-3).length === 3 && signers.slice(-3).every((signer) => signer === newKsk));
+
+            // Step 3: only once the overlap is given, the old commitment is withdrawn.
+            expect((await iks('keys', 'rotate', 'ksk', '--finish')).code).to.equal(2);
+            const finished = await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0');
+            expect(finished.code, finished.stderr.join('\n')).to.equal(0);
+            await eventually(() => !servedCommitments().includes(oldKsk));
+            expect(servedCommitments()).to.equal([newKsk]);
+            await someLookups();
+        }
+        finally {
+            running = false;
+            await lookups;
+        }
+
+        expect(failures).to.equal([]);
+        expect(signers[0]).to.equal(oldKsk);
+        expect(signers[signers.length - 1]).to.equal(publishedKsks(domain.dataDir, domain.domain)[0]!.keyName);
+        expect(rolloverPhase(domain.dataDir, domain.domain).phase).to.equal('none');
+        expect(Fs.readdirSync(Path.join(domain.dataDir, domain.domain, 'private')).sort()).to.equal(['enc.pem', 'ksk.pem', 'rsk.pem', 'zsk.pem']);
+    });
+
+    it('refuses to finish while a document is still signed by the retired KSK', async () => {
+
+        const started = await iks('keys', 'rotate', 'ksk');
+        expect(started.code).to.equal(0);
+        // A signer that still holds the old KSK (not restarted) keeps re-signing with it.
+        const stale = createUpdater(domain.config, domain.store);
+        const activated = await iks('keys', 'rotate', 'ksk', '--activate', '--overlap', '0');
+        expect(activated.code).to.equal(0);
+        await domain.store.enqueue(['bob@example.test']);
+        await stale.drain();
+
+        const refused = await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0');
+        expect(refused.code).to.equal(2);
+        expect(refused.stderr.join('\n')).to.contain('1 name(s) are still signed by the retired KSK');
+        // Requeued: a signer with the new KSK fixes it, then finishing works.
+        await createUpdater(domain.config, domain.store).drain();
+        expect((await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0')).code).to.equal(0);
+    });
+});

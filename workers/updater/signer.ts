@@ -1,0 +1,168 @@
+/**
+ * The one place that turns a name's registrations into KSK-signed documents in the
+ * store (paper §6.2). Every signing strategy (paper §6) goes through it: the updater's
+ * queue loop (`offline`), the lookup handler on a missing or lapsed document
+ * (`ondemand`) and the registration handler on acceptance (`online`). Whoever holds a
+ * NameSigner holds the KSK; ARCHITECTURE.md §2 says which process may.
+ */
+import type { IksConfig } from '../../config';
+import { loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
+import type { SigningKey } from '../../lib/keys/types';
+import type { Store } from '../../lib/store/types';
+import { buildDomainDocuments, buildNameDocuments, purgeTime, type NameDocuments, type PublishedDomainKey, type SigningPolicy } from './documents';
+
+export interface NameSignerOptions {
+    readonly store: Store;
+    readonly domain: string;
+    readonly ksk: SigningKey;
+    /** Domain keys published KSK-signed under the domain's own name. */
+    readonly published: readonly PublishedDomainKey[];
+    readonly policy: SigningPolicy;
+    readonly now?: () => number;
+}
+
+const internals = {
+    // Lease taken by an out-of-loop signing: long enough for one name, short enough that a
+    // crash mid-way hands the name back to the queue quickly.
+    inlineLease: 30_000
+};
+
+export class NameSigner {
+
+    readonly domain: string;
+    readonly policy: SigningPolicy;
+    readonly #options: NameSignerOptions;
+    readonly #now: () => number;
+
+    constructor(options: NameSignerOptions) {
+
+        this.#options = options;
+        this.domain = options.domain;
+        this.policy = options.policy;
+        this.#now = options.now ?? Date.now;
+    }
+
+    /**
+     * Rebuilds, signs and stores every document of `name` (or of the domain itself), purges
+     * registrations past their retention, and queues the name for its next due time (unless
+     * `schedule` is false: the queue loop does that with its ack, in one step).
+     * Idempotent: it reads the current registrations, so a repeated delivery is harmless.
+     * Security: signs with the KSK held by this object; the key never leaves it.
+     */
+    async sign(name: string, options: { schedule?: boolean } = {}): Promise<NameDocuments> {
+
+        const { store, policy, domain, ksk } = this.#options;
+        // Documents state times in whole seconds; keep the stored validity identical.
+        const now = Math.floor(this.#now() / 1000) * 1000;
+        if (name === domain) {
+            const result = buildDomainDocuments(domain, this.#options.published, ksk, policy, now);
+            await store.replaceDocuments(name, result.documents);
+            if (result.nextDue !== null && options.schedule !== false) {
+                await store.enqueue([name], result.nextDue);
+            }
+
+            return result;
+        }
+
+        const registrations = [];
+        for (const registration of await store.getRegistrations(name)) {
+            const purgeAt = purgeTime(registration, policy.retention);
+            if (purgeAt !== null && purgeAt <= now) {
+                await store.deleteRegistration(name, registration.keyId);
+                continue;
+            }
+
+            registrations.push(registration);
+        }
+
+        const result = buildNameDocuments(name, registrations, ksk, policy, now);
+        await store.replaceDocuments(name, result.documents);
+        if (result.nextDue !== null && options.schedule !== false) {
+            await store.enqueue([name], result.nextDue);
+        }
+
+        return result;
+    }
+
+    /**
+     * Signs `name` now, outside the queue loop (on-line and on-demand strategies). The name
+     * is leased first, so a queued job for it is consumed rather than signed twice, and a
+     * change arriving meanwhile stays queued. If another worker holds it, signs anyway (the
+     * caller needs a document now; signing is idempotent) and leaves that worker's job alone.
+     */
+    async signNow(name: string): Promise<NameDocuments> {
+
+        const { store } = this.#options;
+        const job = await store.claimName(name, internals.inlineLease);
+        let result: NameDocuments;
+        try {
+            result = await this.sign(name, { schedule: !job });
+        }
+        catch (error) {
+            // Hand the name straight back to the queue loop instead of waiting out the lease.
+            await (job ? store.fail(job, this.#now()) : Promise.resolve()).catch(() => {});
+            throw error;
+        }
+
+        if (job) {
+            await store.ack(job, result.nextDue ?? undefined);
+        }
+
+        return result;
+    }
+
+    /**
+     * Like signNow, but only for a name that has registrations (with `keyId` among them,
+     * when given) or the domain itself: a lookup of a made-up name or key id costs one read
+     * and no signature, so it cannot be used to make the KSK sign or the store grow.
+     */
+    async signIfRegistered(name: string, keyId?: string): Promise<NameDocuments | null> {
+
+        if (name !== this.domain) {
+            const registrations = await this.#options.store.getRegistrations(name);
+            if (registrations.length === 0 || (keyId !== undefined && !registrations.some((registration) => registration.keyId === keyId))) {
+                return null;
+            }
+        }
+
+        return await this.signNow(name);
+    }
+}
+
+/** The domain keys the updater publishes KSK-signed: public halves only. */
+export function publishedDomainKeys(dataDir: string, domain: string): PublishedDomainKey[] {
+
+    return (['rsk', 'enc'] as const).map((role) => {
+
+        const published = loadDomainPublicKey(dataDir, domain, role);
+        return { role, keyName: published.keyName, key: parsePublicKey(published.pem) };
+    });
+}
+
+/** The signature lifecycle settings of a configuration, in ms. */
+export function signingPolicy(config: Pick<IksConfig, 'signatureValidity' | 'refreshBefore' | 'retention'>): SigningPolicy {
+
+    return { validity: config.signatureValidity * 1000, refreshBefore: config.refreshBefore * 1000, retention: config.retention * 1000 };
+}
+
+export interface SignerSettings {
+    readonly dataDir: string;
+    readonly domain: string;
+    readonly store: Store;
+    readonly policy: SigningPolicy;
+}
+
+/**
+ * Creates the signer of a domain, loading its KSK.
+ * Security: call only from the process the signing strategy names (see above).
+ */
+export function createSigner(settings: SignerSettings): NameSigner {
+
+    return new NameSigner({
+        store: settings.store,
+        domain: settings.domain,
+        ksk: loadDomainSigningKey(settings.dataDir, settings.domain, 'ksk'),
+        published: publishedDomainKeys(settings.dataDir, settings.domain),
+        policy: settings.policy
+    });
+}

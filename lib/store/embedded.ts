@@ -42,6 +42,7 @@ const internals = {
 export class EmbeddedStore implements Store {
 
     readonly kind = 'embedded' as const;
+    readonly #queueListeners = new Set<() => void>();
     readonly #db: Database.Database;
     readonly #statements;
     readonly #enqueueMany: (names: readonly string[], dueAt: number) => void;
@@ -250,6 +251,7 @@ export class EmbeddedStore implements Store {
     async putRegistrations(registrations: readonly Registration[]): Promise<void> {
 
         this.#guard(() => this.#putRegistrations(registrations, Date.now()));
+        this.#signalQueued();
     }
 
     async getRegistrations(name: string): Promise<Registration[]> {
@@ -265,7 +267,12 @@ export class EmbeddedStore implements Store {
 
     async deleteRegistration(name: string, keyId: string): Promise<boolean> {
 
-        return this.#guard(() => this.#deleteRegistration(name, keyId, Date.now()));
+        const removed = this.#guard(() => this.#deleteRegistration(name, keyId, Date.now()));
+        if (removed) {
+            this.#signalQueued();
+        }
+
+        return removed;
     }
 
     async *scanNames(): AsyncIterable<string> {
@@ -305,6 +312,9 @@ export class EmbeddedStore implements Store {
     async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {
 
         this.#guard(() => this.#enqueueMany(names, dueAt));
+        if (names.length > 0 && dueAt <= Date.now()) {
+            this.#signalQueued();
+        }
     }
 
     async claim(max: number, leaseMs: number): Promise<QueueJob[]> {
@@ -339,7 +349,27 @@ export class EmbeddedStore implements Store {
 
     async retryFailed(): Promise<number> {
 
-        return this.#guard(() => this.#retryFailed(Date.now()));
+        const requeued = this.#guard(() => this.#retryFailed(Date.now()));
+        if (requeued > 0) {
+            this.#signalQueued();
+        }
+
+        return requeued;
+    }
+
+    onQueued(listener: () => void): () => void {
+
+        // Only this process's writes are seen; another process's (an `iks` command on the
+        // same file) are found by the updater's poll.
+        this.#queueListeners.add(listener);
+        return () => this.#queueListeners.delete(listener);
+    }
+
+    #signalQueued(): void {
+
+        for (const listener of this.#queueListeners) {
+            listener();
+        }
     }
 
     async queueDepth(): Promise<number> {

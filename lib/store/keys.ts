@@ -60,6 +60,12 @@ export class RedisKeys {
         return key.slice(this.prefix.length + 2, -':reg'.length - 1);
     }
 
+    /** Pub/sub channel: a message means "a name was queued for now" (no payload). */
+    get queueSignal(): string {
+
+        return `${this.prefix}:{queue}:signal`;
+    }
+
     /** Sorted set: waiting names, scored by due time. */
     get pending(): string {
 

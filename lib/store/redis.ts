@@ -71,6 +71,9 @@ export class RedisStore implements Store {
     readonly keys: RedisKeys;
     readonly #client: (Redis | Cluster) & QueueCommands;
     readonly #ownsClient: boolean;
+    readonly #queueListeners = new Set<() => void>();
+    // A connection in subscriber mode can run no other command, hence its own.
+    #subscriber: Redis | Cluster | null = null;
 
     constructor(options: RedisStoreOptions) {
 
@@ -142,6 +145,7 @@ export class RedisStore implements Store {
 
     async close(): Promise<void> {
 
+        this.#stopSubscriber();
         if (!this.#ownsClient) {
             return;
         }
@@ -170,6 +174,7 @@ export class RedisStore implements Store {
             }
 
             await this.#call(() => multi.exec());
+            this.#signalQueued();
             return;
         }
 
@@ -257,6 +262,9 @@ export class RedisStore implements Store {
 
         // LT: an earlier due time wins; new names are added.
         await this.#call(() => this.#client.zadd(this.keys.pending, 'LT', ...names.flatMap((name) => [dueAt, name])));
+        if (dueAt <= Date.now()) {
+            this.#signalQueued();
+        }
     }
 
     async claim(max: number, leaseMs: number): Promise<QueueJob[]> {
@@ -307,7 +315,51 @@ export class RedisStore implements Store {
 
     async retryFailed(): Promise<number> {
 
-        return await this.#call(() => this.#client.retryFailed(this.keys.pending, this.keys.failed, Date.now()));
+        const requeued = await this.#call(() => this.#client.retryFailed(this.keys.pending, this.keys.failed, Date.now()));
+        if (requeued > 0) {
+            this.#signalQueued();
+        }
+
+        return requeued;
+    }
+
+    onQueued(listener: () => void): () => void {
+
+        this.#queueListeners.add(listener);
+        if (this.#subscriber === null) {
+            const subscriber: Redis | Cluster = this.#client instanceof Cluster ? this.#client.duplicate() : this.#client.duplicate();
+            // It reconnects and resubscribes by itself; polling covers the gap meanwhile.
+            subscriber.on('error', () => {});
+            subscriber.on('message', () => {
+
+                for (const queued of this.#queueListeners) {
+                    queued();
+                }
+            });
+            subscriber.subscribe(this.keys.queueSignal).catch(() => {});
+            this.#subscriber = subscriber;
+        }
+
+        return () => {
+
+            this.#queueListeners.delete(listener);
+            if (this.#queueListeners.size === 0) {
+                this.#stopSubscriber();
+            }
+        };
+    }
+
+    /** Tells every process's updater that a name is due; after the write, so it finds it. */
+    #signalQueued(): void {
+
+        // Fire and forget: the write is acknowledged already, and a lost signal costs one poll.
+        this.#client.publish(this.keys.queueSignal, '').catch(() => {});
+    }
+
+    #stopSubscriber(): void {
+
+        this.#subscriber?.disconnect();
+        this.#subscriber = null;
     }
 
     async queueDepth(): Promise<number> {

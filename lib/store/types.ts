@@ -153,6 +153,13 @@ export interface Store {
     retryFailed(): Promise<number>;
     /** Due time (ms) of the earliest name waiting (not leased), or null when none waits; for monitoring. */
     earliestDue(): Promise<number | null>;
+    /**
+     * Calls `listener` soon after a name is queued for now: by this process, and on Redis
+     * by any process. Lets an updater start at once instead of at its next poll (the
+     * acceptance-to-publication delay of paper §5.3); best effort, polling stays the
+     * guarantee. Returns the function that stops the calls.
+     */
+    onQueued(listener: () => void): () => void;
 
     // Users (registration authentication)
 

@@ -286,6 +286,44 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(await limiter.lockedFor('bob@example.test')).to.equal(0);
         });
 
+        it('tells queue listeners when a name is queued for now, and stops when asked', async () => {
+
+            let calls = 0;
+            const stop = store.onQueued(() => {
+
+                calls++;
+            });
+
+            // Redis subscribes in the background: queue until the first signal arrives,
+            // then let any signal still in flight land before counting.
+            for (const deadline = Date.now() + 5000; calls === 0 && Date.now() < deadline;) {
+                await store.enqueue(['first@example.test']);
+                await sleep(20);
+            }
+
+            expect(calls).to.be.above(0);
+            await sleep(100);
+            const base = calls;
+
+            // Signals arrive in order: when the registration's shows, a signal for the
+            // name queued for later would have shown before it.
+            await store.enqueue(['later@example.test'], Date.now() + 60_000);
+            const registration = makeRegistration('bob@example.test');
+            await store.putRegistrations([registration]);
+            for (const deadline = Date.now() + 5000; calls === base && Date.now() < deadline;) {
+                await sleep(5);
+            }
+
+            await sleep(100);
+            expect(calls).to.equal(base + 1);
+
+            stop();
+            await store.deleteRegistration('bob@example.test', registration.keyId);
+            await store.enqueue(['after@example.test']);
+            await sleep(100);
+            expect(calls).to.equal(base + 1);
+        });
+
         it('round-trips users', async () => {
 
             const user = { name: 'alice@example.test', passwordHash: 'scrypt$abc', disabled: false, createdAt: Date.now() };

@@ -51,6 +51,42 @@ storeContract(lab, 'redis', async () => {
 
 describe('RedisStore', () => {
 
+    it('wakes queue listeners of another client when a name is queued for now', async () => {
+
+        const prefix = `iks-signal-${process.pid}`;
+        const updaterSide = new RedisStore({ url: redis.url, keyPrefix: prefix });
+        const gatewaySide = new RedisStore({ url: redis.url, keyPrefix: prefix });
+        const otherDomain = new RedisStore({ url: redis.url, keyPrefix: `${prefix}-other` });
+        let calls = 0;
+        updaterSide.onQueued(() => {
+
+            calls++;
+        });
+
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        for (const deadline = Date.now() + 5000; calls === 0 && Date.now() < deadline;) {
+            await gatewaySide.putRegistrations([makeRegistration('bob@example.test')]);
+            await sleep(20);
+        }
+
+        expect(calls).to.be.above(0);
+        await sleep(100);
+        const base = calls;
+
+        // Another prefix (another deployment on the same server) does not wake it; the
+        // barrier's signal arrives after any the other prefix would have caused.
+        await otherDomain.enqueue(['bob@example.test']);
+        await otherDomain.putRegistrations([makeRegistration('bob@example.test')]);
+        await gatewaySide.enqueue(['barrier@example.test']);
+        for (const deadline = Date.now() + 5000; calls === base && Date.now() < deadline;) {
+            await sleep(5);
+        }
+
+        await sleep(100);
+        expect(calls).to.equal(base + 1);
+        await Promise.all([updaterSide.close(), gatewaySide.close(), otherDomain.close()]);
+    });
+
     it('needs a URL or a client', () => {
 
         expect(() => new RedisStore({})).to.throw(StoreUnavailable, /url or a client/);

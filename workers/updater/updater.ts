@@ -48,6 +48,7 @@ export class Updater {
     #wake: (() => void) | null = null;
     // A poke that arrives while a batch runs must not be lost to the next sleep.
     #poked = false;
+    #stopWatching: (() => void) | null = null;
 
     constructor(options: UpdaterOptions) {
 
@@ -137,6 +138,7 @@ export class Updater {
         }
 
         this.#running = true;
+        this.#stopWatching = this.#options.store.onQueued(() => this.poke());
         this.#loop = this.#run();
     }
 
@@ -150,6 +152,8 @@ export class Updater {
     async stop(): Promise<void> {
 
         this.#running = false;
+        this.#stopWatching?.();
+        this.#stopWatching = null;
         this.poke();
         await this.#loop;
         this.#loop = null;

@@ -14,6 +14,7 @@ import Joi from 'joi';
 import { InvalidInput } from '../errors';
 import { parsePublicKey } from '../keys';
 import { parseName } from '../names';
+import { registrationOf } from '../store/registration';
 import type { Registration, Store } from '../store/types';
 
 export interface ImportOptions {
@@ -70,21 +71,7 @@ export function registrationFromLine(text: string, domain: string, now: number):
         throw new InvalidInput('IMPORT_LINE', `expiry ${(value.expires as Date).toISOString()} is in the past`);
     }
 
-    const key = parsePublicKey(value.key);
-    return {
-        name: name.name,
-        keyId: key.id,
-        algorithm: key.algorithm,
-        size: key.size,
-        ...(key.curve !== undefined ? { curve: key.curve } : {}),
-        format: key.format,
-        fingerprint: key.fingerprint,
-        spki: key.spki.toString('base64'),
-        container: key.container,
-        usage: value.usage,
-        registeredAt: now,
-        ...(expiresAt !== undefined ? { expiresAt } : {})
-    };
+    return registrationOf(name.name, parsePublicKey(value.key), value.usage, now, expiresAt);
 }
 
 async function* lines(file: string): AsyncGenerator<{ number: number; text: string }> {

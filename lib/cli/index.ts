@@ -12,8 +12,7 @@ import { dsRecord, parseSignedZone } from '../dnssec';
 import { exportZoneText } from '../zone/export';
 import { createGateway } from '../gateway';
 import { IksMetrics } from '../observability';
-import { createStore } from '../store';
-import type { Store } from '../store/types';
+import { storeFor, withStore } from './store';
 import { importFile, maxReportedErrors } from './import';
 import { runUpdater, type UpdaterCommandOptions } from './updater';
 import { addKeyCommands, initDomain } from './keys';
@@ -40,17 +39,6 @@ function configFrom(program: Command, overrides: Record<string, unknown> = {}): 
         ...(globalOptions.config !== undefined ? { file: globalOptions.config } : {}),
         overrides: { domain: globalOptions.domain, dataDir: globalOptions.dataDir, redisUrl: globalOptions.redisUrl, ...overrides }
     });
-}
-
-async function withStore<T>(config: IksConfig, action: (store: Store) => Promise<T>): Promise<T> {
-
-    const store = createStore({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, dataDir: config.dataDir });
-    try {
-        return await action(store);
-    }
-    finally {
-        await store.close();
-    }
 }
 
 /** Resolves when SIGINT/SIGTERM arrives. */
@@ -90,7 +78,7 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         .action(async () => {
 
             const config = configFrom(program, { 'updater.inProcess': true });
-            const store = createStore({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, dataDir: config.dataDir });
+            const store = storeFor(config);
             const running = await startQuickstart(config, store, io.err);
             io.out(`IKS quickstart for ${config.domain} on ${running.url} (store: ${store.kind}, signing: ${config.signing})`);
             io.out('Try:');
@@ -108,7 +96,7 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         .action(async () => {
 
             const config = configFrom(program);
-            const store = createStore({ redisUrl: config.redisUrl, redisCluster: config.redisCluster, dataDir: config.dataDir });
+            const store = storeFor(config);
             // One registry for the gateway and the in-process updater: /metrics shows signing latency too.
             const metrics = new IksMetrics();
             const server = await createGateway(config, { store, metrics });

@@ -16,6 +16,7 @@ import { makeDirectory } from '../files';
 import { ensureDomainKeys, parsePublicKey } from '../keys';
 import { nameToUrlForm } from '../names';
 import { hashPassword } from '../registration/password';
+import { registrationOf } from '../store/registration';
 import type { Registration, Store } from '../store/types';
 
 export const demoEntities = ['alice', 'bob'] as const;
@@ -38,18 +39,7 @@ export async function seedDemoNames(config: IksConfig, store: Store, now = Date.
             // The demo's private halves stay on disk so the examples can use them.
             Fs.writeFileSync(Path.join(demoDir, `${entity}-${type}.pem`), pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
             const key = parsePublicKey(pair.publicKey.export({ type: 'spki', format: 'pem' }) as string);
-            registrations.push({
-                name,
-                keyId: key.id,
-                algorithm: key.algorithm,
-                size: key.size,
-                format: key.format,
-                fingerprint: key.fingerprint,
-                spki: key.spki.toString('base64'),
-                container: key.container,
-                usage: [usage],
-                registeredAt: now
-            });
+            registrations.push(registrationOf(name, key, [usage], now));
         }
 
         await store.putRegistrations(registrations);

@@ -23,8 +23,7 @@ import type { TrustAnchor } from '../dnssec/trust-anchor';
 import { InvalidInput, RegistrationRefused } from '../errors';
 import { canonicalName, parseName } from '../names';
 import { checkPassword, hashPassword } from '../registration/password';
-import { createStore } from '../store';
-import type { Store } from '../store/types';
+import { withStore } from './store';
 import { defaultDnsServer, readAnchors } from './lookup';
 import { describeError, type Output } from './output';
 
@@ -133,17 +132,6 @@ function withAuthOptions(command: Command): Command {
         .option('--trust-anchor <file>', 'trust anchors of the domain, delv format (default: <data-dir>/<domain>/public trust anchor)')
         .option('--timeout <ms>', 'per HTTP request, milliseconds (default 10000)', (value) => Number.parseInt(value, 10))
         .option('--json', 'machine-readable result');
-}
-
-async function withStore<T>(config: IksConfig, action: (store: Store) => Promise<T>): Promise<T> {
-
-    const store = createStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
-    try {
-        return await action(store);
-    }
-    finally {
-        await store.close();
-    }
 }
 
 /** Adds register, revoke, keys and user to the program. */

@@ -13,6 +13,7 @@ import { InvalidKey, InvalidName, InvalidRequest, ReplayedRequest, StaleRequest 
 import { parsePublicKey } from '../keys';
 import type { PublicKeyInfo, SigningKey } from '../keys/types';
 import { parseName } from '../names';
+import { isActive, registrationOf } from '../store/registration';
 import type { FailureLimiter, Registration, Store } from '../store/types';
 import type { AuthenticationMethod, RegisteredKey, RegistrationAnswerDocument } from '../xml/types';
 import { openPassword, verifyPassword } from './password';
@@ -51,12 +52,6 @@ const internals = {
     passwordRefused: 'the user name or password was not accepted'
 };
 
-/** A registration that may be relied on now: not revoked, not expired. */
-function isActive(registration: Registration, now: number): boolean {
-
-    return registration.revokedAt === undefined && (registration.expiresAt === undefined || registration.expiresAt > now);
-}
-
 function registeredKeyOf(registration: Registration, now: number): RegisteredKey {
 
     return {
@@ -72,25 +67,6 @@ function registeredKeyOf(registration: Registration, now: number): RegisteredKey
         state: registration.revokedAt !== undefined ? 'revoked' : isActive(registration, now) ? 'active' : 'expired',
         ...(registration.revokedAt !== undefined ? { revokedAt: registration.revokedAt } : {}),
         ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {})
-    };
-}
-
-/** The store record of a parsed key registered for `name`. */
-export function registrationOf(name: string, key: PublicKeyInfo, usage: readonly string[], registeredAt: number, expiresAt?: number): Registration {
-
-    return {
-        name,
-        keyId: key.id,
-        algorithm: key.algorithm,
-        size: key.size,
-        ...(key.curve !== undefined ? { curve: key.curve } : {}),
-        format: key.format,
-        fingerprint: key.fingerprint,
-        spki: key.spki.toString('base64'),
-        container: key.container,
-        usage,
-        registeredAt,
-        ...(expiresAt !== undefined ? { expiresAt } : {})
     };
 }
 

@@ -6,6 +6,7 @@ import type { Store } from './types';
 
 export { EmbeddedStore, type EmbeddedStoreOptions } from './embedded';
 export { RedisKeys } from './keys';
+export { isActive, registrationOf } from './registration';
 export { RedisStore, type RedisStoreOptions } from './redis';
 export type * from './types';
 

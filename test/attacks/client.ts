@@ -16,7 +16,7 @@ import { BadSignature, CommitmentMismatch, type IksError } from '../../lib/error
 import { createGateway } from '../../lib/gateway';
 import { loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
 import { nameToUrlForm } from '../../lib/names';
-import { registrationOf } from '../../lib/registration/authority';
+import { registrationOf } from '../../lib/store/registration';
 import { readAnswerEnvelope, renderEnvelope } from '../../lib/registration/soap';
 import { readDocument } from '../../lib/xml';
 import { renderAndSign } from '../../lib/xmldsig';

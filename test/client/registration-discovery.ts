@@ -13,7 +13,7 @@ import { parseTrustAnchors, type SignedZone } from '../../lib/dnssec';
 import { CommitmentMismatch, DnssecBogus, InvalidConfig, NotParticipating, TransportError, type IksError } from '../../lib/errors';
 import { createGateway } from '../../lib/gateway';
 import { loadDomainPublicKey, parsePublicKey } from '../../lib/keys';
-import { registrationOf } from '../../lib/registration/authority';
+import { registrationOf } from '../../lib/store/registration';
 import type { DnsAuthorityApi } from '../../plugins/dns-authority';
 import { createUpdater } from '../../workers/updater';
 import { zonePaths } from '../../workers/updater/zone';

@@ -6,7 +6,7 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 
 import { parsePublicKey } from '../../lib/keys';
-import { registrationOf } from '../../lib/registration/authority';
+import { registrationOf } from '../../lib/store/registration';
 import { renderRequest, requestDigest, type OperationContent } from '../../lib/registration/request';
 import { signRequestDigest } from '../../lib/registration/signatures';
 import { renderEnvelope, SOAP_MEDIA_TYPE } from '../../lib/registration/soap';

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 
 import type { PublicKeyInfo, SigningKey } from '../../lib/keys/types';
+import { isActive } from '../../lib/store/registration';
 import type { Registration, StoredDocument } from '../../lib/store/types';
 import type { KeyMaterial, KeyMetadata, IksDocument } from '../../lib/xml/types';
 import { renderAndSign } from '../../lib/xmldsig';
@@ -25,12 +26,6 @@ export interface NameDocuments {
     readonly documents: Map<string, StoredDocument>;
     /** When the name must be processed again (earliest re-sign or key expiry), or null. */
     readonly nextDue: number | null;
-}
-
-/** A key is listed while it is neither revoked nor past its expiry. */
-export function isListed(registration: Registration, now: number): boolean {
-
-    return registration.revokedAt === undefined && (registration.expiresAt === undefined || registration.expiresAt > now);
 }
 
 function metadataOf(registration: Registration): KeyMetadata {
@@ -90,7 +85,8 @@ export function signStored(document: IksDocument, ksk: SigningKey): StoredDocume
 export function buildNameDocuments(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number): NameDocuments {
 
     const sorted = [...registrations].sort((a, b) => a.registeredAt - b.registeredAt || a.keyId.localeCompare(b.keyId));
-    const listed = sorted.filter((registration) => isListed(registration, now));
+    // Listed: neither revoked nor past its expiry.
+    const listed = sorted.filter((registration) => isActive(registration, now));
     const revoked = sorted.filter((registration) => registration.revokedAt !== undefined);
 
     // Revoked and expired keys come back when their retention ends, to be purged.

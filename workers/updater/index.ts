@@ -13,7 +13,7 @@ export { Updater, queueEveryName, type BatchResult, type UpdaterOptions } from '
 export { NameSigner, createSigner, publishedDomainKeys, signingPolicy, type NameSignerOptions, type SignerSettings } from './signer';
 export { inlineSigningOptions, inlineSigningSchema, startInlineSigner, type InlineSigningOptions } from './inline';
 export { ensureSignedZone, zonePaths, zoneSpec, type ZoneSignResult } from './zone';
-export { buildDomainDocuments, buildNameDocuments, entityTag, isListed, purgeTime, type PublishedDomainKey, type SigningPolicy } from './documents';
+export { buildDomainDocuments, buildNameDocuments, entityTag, purgeTime, type PublishedDomainKey, type SigningPolicy } from './documents';
 
 export interface UpdaterOverrides {
     readonly onError?: (error: unknown, name: string) => void;

@@ -11,7 +11,7 @@ import { RegistrationClient, type Credentials, type RegistrationClientOptions } 
 import { RegistrationRefused, SoapFaultReceived } from '../../../lib/errors';
 import { createGateway } from '../../../lib/gateway';
 import { loadDomainPublicKey, parsePublicKey } from '../../../lib/keys';
-import { registrationOf } from '../../../lib/registration/authority';
+import { registrationOf } from '../../../lib/store/registration';
 import { hashPassword } from '../../../lib/registration/password';
 import { renderAssertion } from '../../../lib/registration/request';
 import { signAssertion } from '../../../lib/registration/signatures';

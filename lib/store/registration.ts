@@ -1,0 +1,32 @@
+/**
+ * The registration record: how a parsed public key is stored for a name, and when a
+ * stored key may be relied on. Shared by everything that writes registrations (the
+ * register plugin, `iks import`, the quickstart) and by the updater that lists them.
+ */
+import type { PublicKeyInfo } from '../keys/types';
+import type { Registration } from './types';
+
+/** The store record of `key` registered for `name` (canonical) with its permitted uses. */
+export function registrationOf(name: string, key: PublicKeyInfo, usage: readonly string[], registeredAt: number, expiresAt?: number): Registration {
+
+    return {
+        name,
+        keyId: key.id,
+        algorithm: key.algorithm,
+        size: key.size,
+        ...(key.curve !== undefined ? { curve: key.curve } : {}),
+        format: key.format,
+        fingerprint: key.fingerprint,
+        spki: key.spki.toString('base64'),
+        container: key.container,
+        usage,
+        registeredAt,
+        ...(expiresAt !== undefined ? { expiresAt } : {})
+    };
+}
+
+/** A key that may be relied on at `now`: not revoked and not past its expiry (paper §5.3). */
+export function isActive(registration: Registration, now: number): boolean {
+
+    return registration.revokedAt === undefined && (registration.expiresAt === undefined || registration.expiresAt > now);
+}

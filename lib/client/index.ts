@@ -7,14 +7,14 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 
-import { BadSignature, InvalidConfig, NameMismatch, SignatureExpired, SignatureNotYetValid, TransportError, UnexpectedDocument } from '../errors';
+import { BadSignature, NameMismatch, SignatureExpired, SignatureNotYetValid, TransportError, UnexpectedDocument } from '../errors';
 import type { KeyAlgorithm, KeyFormat } from '../keys/types';
 import { nameToUrlForm, parseName } from '../names';
 import type { IksDocument, KeyDocument, KeyListDocument, KeyMaterial, KeyMetadata, NegativeAnswerDocument, PublishedKeyDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
 import type { Commitment } from './commitment';
 import type { Discovery, Endpoint } from './discovery';
-import { fetchVerifiedKsk } from './ksk';
+import { assertTrustSources, fetchVerifiedKsk } from './ksk';
 import { atLink, markLink, type LinkRecorder, type VerifiedLink } from './links';
 
 export { verifyCommitment, type Commitment } from './commitment';
@@ -189,13 +189,7 @@ export class IksClient {
 
     constructor(options: ClientOptions) {
 
-        if (options.baseUrl === undefined && options.discovery === undefined) {
-            throw new InvalidConfig('the IKS client needs a discovery (DNS) or a base URL');
-        }
-
-        if (options.commitmentFor === undefined && options.discovery === undefined) {
-            throw new InvalidConfig('the IKS client needs a discovery (DNS) or a commitmentFor function to check KSKs');
-        }
+        assertTrustSources(options, 'the IKS client');
 
         this.#options = options;
         this.#fetch = options.fetch ?? fetch;

@@ -6,7 +6,7 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 
-import { BadSignature } from '../errors';
+import { BadSignature, InvalidConfig } from '../errors';
 import { spkiDer } from '../keys';
 import { verifyCommitment, type Commitment } from './commitment';
 import { atLink, markLink, type LinkRecorder } from './links';
@@ -45,4 +45,20 @@ export async function fetchVerifiedKsk(keyName: string, domain: string, sources:
     const both = commitment.sha256 !== undefined && commitment.sha1 !== undefined;
     record({ link: 'ksk', detail: `${keyName}: its SPKI (sha256:${createHash('sha256').update(spki).digest('hex')}) matches the ${commitment.sha256 !== undefined ? 'sha256' : 'sha1'} commitment${both ? ' and the sha1 one agrees' : ''}` });
     return { keyName, publicKey };
+}
+
+/**
+ * A client needs somewhere to ask (DNS discovery or a base URL) and something to check
+ * KSKs against (the DNSSEC-validated commitment or a commitment function); `client`
+ * names it in the error.
+ */
+export function assertTrustSources(options: { readonly baseUrl?: string | undefined; readonly discovery?: unknown; readonly commitmentFor?: unknown }, client: string): void {
+
+    if (options.baseUrl === undefined && options.discovery === undefined) {
+        throw new InvalidConfig(`${client} needs a discovery (DNS) or a base URL`);
+    }
+
+    if (options.commitmentFor === undefined && options.discovery === undefined) {
+        throw new InvalidConfig(`${client} needs a discovery (DNS) or a commitmentFor function to check KSKs`);
+    }
 }

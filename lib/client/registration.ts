@@ -7,7 +7,7 @@
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 
-import { BadSignature, InvalidConfig, RegistrationRefused, SoapFaultReceived, TransportError, UnexpectedDocument } from '../errors';
+import { BadSignature, RegistrationRefused, SoapFaultReceived, TransportError, UnexpectedDocument } from '../errors';
 import { sha256Hex, spkiDer } from '../keys';
 import { parseName } from '../names';
 import { sealPassword } from '../registration/password';
@@ -20,7 +20,7 @@ import { verifyDocument } from '../xmldsig';
 import type { Commitment } from './commitment';
 import type { Discovery, Endpoint, IksServiceLabel } from './discovery';
 import { claimedSigner } from './index';
-import { fetchVerifiedKsk } from './ksk';
+import { assertTrustSources, fetchVerifiedKsk } from './ksk';
 import type { LinkRecorder, VerifiedLink } from './links';
 
 export interface RegistrationClientOptions {
@@ -108,13 +108,7 @@ export class RegistrationClient {
 
     constructor(options: RegistrationClientOptions) {
 
-        if (options.baseUrl === undefined && options.discovery === undefined) {
-            throw new InvalidConfig('the registration client needs a discovery (DNS) or a base URL');
-        }
-
-        if (options.commitmentFor === undefined && options.discovery === undefined) {
-            throw new InvalidConfig('the registration client needs a discovery (DNS) or a commitmentFor function to check KSKs');
-        }
+        assertTrustSources(options, 'the registration client');
 
         this.#options = options;
         this.#fetch = options.fetch ?? fetch;

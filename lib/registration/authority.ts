@@ -13,7 +13,7 @@ import { InvalidKey, InvalidName, InvalidRequest, ReplayedRequest, StaleRequest 
 import { parsePublicKey } from '../keys';
 import type { PublicKeyInfo, SigningKey } from '../keys/types';
 import { parseName } from '../names';
-import { isActive, registrationOf } from '../store/registration';
+import { isActive, keyMetadataOf, registrationOf } from '../store/registration';
 import type { FailureLimiter, Registration, Store } from '../store/types';
 import type { AuthenticationMethod, RegisteredKey, RegistrationAnswerDocument } from '../xml/types';
 import { openPassword, verifyPassword } from './password';
@@ -55,15 +55,7 @@ const internals = {
 function registeredKeyOf(registration: Registration, now: number): RegisteredKey {
 
     return {
-        id: registration.keyId,
-        algorithm: registration.algorithm,
-        size: registration.size,
-        ...(registration.curve !== undefined ? { curve: registration.curve } : {}),
-        format: registration.format,
-        fingerprint: registration.fingerprint,
-        usage: registration.usage,
-        registeredAt: registration.registeredAt,
-        ...(registration.expiresAt !== undefined ? { expiresAt: registration.expiresAt } : {}),
+        ...keyMetadataOf(registration),
         state: registration.revokedAt !== undefined ? 'revoked' : isActive(registration, now) ? 'active' : 'expired',
         ...(registration.revokedAt !== undefined ? { revokedAt: registration.revokedAt } : {}),
         ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {})

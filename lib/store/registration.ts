@@ -4,6 +4,7 @@
  * register plugin, `iks import`, the quickstart) and by the updater that lists them.
  */
 import type { PublicKeyInfo } from '../keys/types';
+import type { KeyMetadata } from '../xml/types';
 import type { Registration } from './types';
 
 /** The store record of `key` registered for `name` (canonical) with its permitted uses. */
@@ -29,4 +30,20 @@ export function registrationOf(name: string, key: PublicKeyInfo, usage: readonly
 export function isActive(registration: Registration, now: number): boolean {
 
     return registration.revokedAt === undefined && (registration.expiresAt === undefined || registration.expiresAt > now);
+}
+
+/** What a key list says of a stored key (no key material). */
+export function keyMetadataOf(registration: Registration): KeyMetadata {
+
+    return {
+        id: registration.keyId,
+        algorithm: registration.algorithm,
+        size: registration.size,
+        ...(registration.curve !== undefined ? { curve: registration.curve } : {}),
+        format: registration.format,
+        fingerprint: registration.fingerprint,
+        usage: registration.usage,
+        registeredAt: registration.registeredAt,
+        ...(registration.expiresAt !== undefined ? { expiresAt: registration.expiresAt } : {})
+    };
 }

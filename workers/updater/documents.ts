@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 
 import type { PublicKeyInfo, SigningKey } from '../../lib/keys/types';
-import { isActive } from '../../lib/store/registration';
+import { isActive, keyMetadataOf } from '../../lib/store/registration';
 import type { Registration, StoredDocument } from '../../lib/store/types';
-import type { KeyMaterial, KeyMetadata, IksDocument } from '../../lib/xml/types';
+import type { KeyMaterial, IksDocument } from '../../lib/xml/types';
 import { renderAndSign } from '../../lib/xmldsig';
 
 export interface SigningPolicy {
@@ -28,24 +28,9 @@ export interface NameDocuments {
     readonly nextDue: number | null;
 }
 
-function metadataOf(registration: Registration): KeyMetadata {
-
-    return {
-        id: registration.keyId,
-        algorithm: registration.algorithm,
-        size: registration.size,
-        ...(registration.curve !== undefined ? { curve: registration.curve } : {}),
-        format: registration.format,
-        fingerprint: registration.fingerprint,
-        usage: registration.usage,
-        registeredAt: registration.registeredAt,
-        ...(registration.expiresAt !== undefined ? { expiresAt: registration.expiresAt } : {})
-    };
-}
-
 function materialOf(registration: Registration): KeyMaterial {
 
-    return { ...metadataOf(registration), spki: registration.spki, container: registration.container };
+    return { ...keyMetadataOf(registration), spki: registration.spki, container: registration.container };
 }
 
 /**
@@ -107,7 +92,7 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
             name,
             issuedAt: now,
             notAfter: earliestExpiry,
-            keys: listed.map(metadataOf)
+            keys: listed.map(keyMetadataOf)
         }, ksk));
     }
 

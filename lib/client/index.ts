@@ -12,14 +12,13 @@ import type { KeyAlgorithm, KeyFormat } from '../keys/types';
 import { nameToUrlForm, parseName } from '../names';
 import type { IksDocument, KeyDocument, KeyListDocument, KeyMaterial, KeyMetadata, NegativeAnswerDocument, PublishedKeyDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
-import type { Commitment } from './commitment';
-import type { Discovery, Endpoint } from './discovery';
-import { assertTrustSources, fetchVerifiedKsk } from './ksk';
+import type { Endpoint } from './discovery';
+import { assertTrustSources, fetchVerifiedKsk, type ClientTrustOptions } from './ksk';
 import { atLink, markLink, type LinkRecorder, type VerifiedLink } from './links';
 
 export { verifyCommitment, type Commitment } from './commitment';
 export { DnsDiscovery, type Discovery, type DnsDiscoveryOptions, type Endpoint, type IksServiceLabel } from './discovery';
-export { fetchVerifiedKsk, type KskSources, type TrustedKsk } from './ksk';
+export { fetchVerifiedKsk, type ClientTrustOptions, type KskSources, type TrustedKsk } from './ksk';
 export { atLink, type LinkRecorder, type VerifiedLink } from './links';
 export { orderSrvTargets, selectSrvTarget } from './srv';
 
@@ -31,15 +30,7 @@ export interface KeyCriteria {
     readonly keyId?: string;
 }
 
-export interface ClientOptions {
-    /** Base URL of the query service (with any route prefix); skips SRV discovery. */
-    readonly baseUrl?: string;
-    /** DNSSEC-validated discovery (step 1) and KSK commitments (step 4b); see DnsDiscovery. */
-    readonly discovery?: Discovery;
-    /** The DNS commitment of KSK `keyName` of `domain`, validated by the caller; wins over `discovery`. */
-    readonly commitmentFor?: (keyName: string, domain: string) => Promise<Commitment>;
-    readonly fetch?: typeof fetch;
-    readonly now?: () => number;
+export interface ClientOptions extends ClientTrustOptions {
     /** Per-request timeout, ms (default 5000). */
     readonly timeout?: number;
     /** Called with each link as it is verified, including those verified before a failure. */

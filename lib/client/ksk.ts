@@ -9,6 +9,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { BadSignature, InvalidConfig } from '../errors';
 import { spkiDer } from '../keys';
 import { verifyCommitment, type Commitment } from './commitment';
+import type { Discovery } from './discovery';
 import { atLink, markLink, type LinkRecorder } from './links';
 
 export interface TrustedKsk {
@@ -47,12 +48,24 @@ export async function fetchVerifiedKsk(keyName: string, domain: string, sources:
     return { keyName, publicKey };
 }
 
+/** Where a client asks and what it checks KSKs against: the lookup and registration clients alike. */
+export interface ClientTrustOptions {
+    /** Base URL of the gateway (with any route prefix); skips SRV discovery. */
+    readonly baseUrl?: string;
+    /** DNSSEC-validated discovery of the services (paper §5.1 step 1) and of KSK commitments (step 4b); see DnsDiscovery. */
+    readonly discovery?: Discovery;
+    /** The DNS commitment of KSK `keyName` of `domain`, validated by the caller; wins over `discovery`. */
+    readonly commitmentFor?: (keyName: string, domain: string) => Promise<Commitment>;
+    readonly fetch?: typeof fetch;
+    readonly now?: () => number;
+}
+
 /**
  * A client needs somewhere to ask (DNS discovery or a base URL) and something to check
  * KSKs against (the DNSSEC-validated commitment or a commitment function); `client`
  * names it in the error.
  */
-export function assertTrustSources(options: { readonly baseUrl?: string | undefined; readonly discovery?: unknown; readonly commitmentFor?: unknown }, client: string): void {
+export function assertTrustSources(options: ClientTrustOptions, client: string): void {
 
     if (options.baseUrl === undefined && options.discovery === undefined) {
         throw new InvalidConfig(`${client} needs a discovery (DNS) or a base URL`);

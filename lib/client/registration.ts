@@ -17,21 +17,12 @@ import { readAnswerEnvelope, renderEnvelope, SOAP_MEDIA_TYPE } from '../registra
 import { parseXml } from '../xml';
 import type { PublishedKeyDocument, RegistrationAnswerDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
-import type { Commitment } from './commitment';
-import type { Discovery, Endpoint, IksServiceLabel } from './discovery';
+import type { Endpoint, IksServiceLabel } from './discovery';
 import { claimedSigner } from './index';
-import { assertTrustSources, fetchVerifiedKsk } from './ksk';
+import { assertTrustSources, fetchVerifiedKsk, type ClientTrustOptions } from './ksk';
 import type { LinkRecorder, VerifiedLink } from './links';
 
-export interface RegistrationClientOptions {
-    /** Base URL of the gateway (registration and query service, with any route prefix); skips SRV discovery. */
-    readonly baseUrl?: string;
-    /** DNSSEC-validated discovery of `_ikrs._tcp` / `_ikqs._tcp` and of KSK commitments (DnsDiscovery). */
-    readonly discovery?: Discovery;
-    /** The DNS commitment of KSK `keyName` of `domain`, validated by the caller; wins over `discovery`. */
-    readonly commitmentFor?: (keyName: string, domain: string) => Promise<Commitment>;
-    readonly fetch?: typeof fetch;
-    readonly now?: () => number;
+export interface RegistrationClientOptions extends ClientTrustOptions {
     /** Per-request timeout, ms (default 10 000: password hashing takes a moment). */
     readonly timeout?: number;
 }

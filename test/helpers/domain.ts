@@ -11,7 +11,7 @@ import * as Path from 'node:path';
 import { loadConfig, type IksConfig } from '../../config';
 import { ensureDomainKeys, parsePublicKey } from '../../lib/keys';
 import { ensureSignedZone } from '../../workers/updater/zone';
-import { EmbeddedStore } from '../../lib/store';
+import { EmbeddedStore, registrationOf } from '../../lib/store';
 import type { Registration, Store } from '../../lib/store/types';
 
 export interface TestDomain {
@@ -57,20 +57,7 @@ export function makeRegistration(name: string, type: GeneratedKeyType = 'ed25519
         type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) :
             generateKeyPairSync(type as 'ed25519');
     const key = parsePublicKey(pair.publicKey.export({ type: 'spki', format: 'pem' }) as string);
-    return {
-        name,
-        keyId: key.id,
-        algorithm: key.algorithm,
-        size: key.size,
-        ...(key.curve !== undefined ? { curve: key.curve } : {}),
-        format: key.format,
-        fingerprint: key.fingerprint,
-        spki: key.spki.toString('base64'),
-        container: key.container,
-        usage: ['sign'],
-        registeredAt: Date.now(),
-        ...extra
-    };
+    return { ...registrationOf(name, key, ['sign'], Date.now()), ...extra };
 }
 
 /** Runs `command` and returns its exit status and output (for xmlsec1, xmllint, dig, delv). */

@@ -28,16 +28,7 @@ for tool in wrk nginx; do
 done
 [ -f dist/lib/cli/index.js ] || npm run build >/dev/null
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+. bench/lib.sh
 
 http_port=$(free_port)
 nginx_port=$(free_port)

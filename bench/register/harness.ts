@@ -114,9 +114,13 @@ export function lookupUrl(base: string, name: string, keyId?: string): string {
     return `${base}/ikqs/v1/n/${nameToUrlForm(name)}${keyId !== undefined ? `/k/${keyId}` : ''}`;
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
+export { percentile } from '../../test/helpers/traffic-mix';
 
-    return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]!;
+/** The number after `--<name>` on the command line, or `fallback`. */
+export function option(name: string, fallback: number): number {
+
+    const index = process.argv.indexOf(`--${name}`);
+    return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
 /** Resident set size of a process, MB (Linux /proc). */

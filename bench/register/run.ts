@@ -12,13 +12,7 @@
  * `--samples` registrations kept 4 in flight, so they are delays under light load.
  */
 import { gatewayLoad, measureDelays } from './measure';
-import { cpuMs, hasRedis, makeEntities, percentile, registerRequest, send, startGateway, type PreparedRequest } from './harness';
-
-function option(name: string, fallback: number): number {
-
-    const index = process.argv.indexOf(`--${name}`);
-    return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
+import { cpuMs, hasRedis, makeEntities, option, percentile, registerRequest, send, startGateway, type PreparedRequest } from './harness';
 
 async function main(): Promise<void> {
 

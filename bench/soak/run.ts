@@ -6,14 +6,8 @@
  *
  *   npx ts-node --transpile-only bench/soak/run.ts [--redis] [--seconds 180]
  */
-import { hasRedis, makeEntities, rssMb, startGateway } from '../register/harness';
+import { hasRedis, makeEntities, option, rssMb, startGateway } from '../register/harness';
 import { percentile, runTrafficMix, type KindResult } from '../../test/helpers/traffic-mix';
-
-function option(name: string, fallback: number): number {
-
-    const index = process.argv.indexOf(`--${name}`);
-    return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
 
 async function main(): Promise<void> {
 

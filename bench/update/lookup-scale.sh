@@ -12,16 +12,7 @@ small=${1:-10000}
 large=${2:-100000}
 rounds=${3:-3}
 duration=${DURATION:-10s}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+. bench/lib.sh
 export IKS_FROM_SOURCE=1 IKS_LOG_LEVEL=warn IKS_DNS_ENABLED=false
 
 declare -A http

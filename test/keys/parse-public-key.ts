@@ -104,6 +104,29 @@ describe('parsePublicKey()', () => {
             });
         }
 
+        it('fingerprints Ed25519 and X25519 keys (read without OpenSSL) exactly as OpenSSL re-exports them', () => {
+
+            for (let i = 0; i < 50; ++i) {
+                for (const type of ['ed25519', 'x25519'] as const) {
+                    const publicKey = generateKeyPairSync(type as 'ed25519').publicKey;
+                    const info = parsePublicKey(spkiPem(publicKey));
+                    expect(info.algorithm).to.equal(type);
+                    expect(info.spki.equals(publicKey.export({ type: 'spki', format: 'der' }))).to.be.true();
+                }
+            }
+        });
+
+        it('leaves Ed25519 SPKIs outside the RFC 8410 form to OpenSSL, which refuses them', () => {
+
+            const der = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' });
+            // The same key with an (RFC 8410-forbidden) NULL parameter in its AlgorithmIdentifier.
+            const withParameters = Buffer.concat([Buffer.from('302c300706032b65700500032100', 'hex'), der.subarray(12)]);
+            rejects(armor('PUBLIC KEY', withParameters), /not a valid SubjectPublicKeyInfo/);
+            // One byte short: the fixed header matches, the length does not.
+            const short = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), der.subarray(12, 43)]);
+            rejects(armor('PUBLIC KEY', short), /not one well-formed DER structure|not a valid SubjectPublicKeyInfo/);
+        });
+
         it('accepts CRLF line endings and surrounding whitespace', () => {
 
             const pem = spkiPem(generateKeyPairSync('ed25519').publicKey);

@@ -7,10 +7,11 @@
  * are written together with the enqueue of their name (Store.putRegistrations), so the
  * updater publishes them at its next poll.
  */
-import { createPublicKey, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 
 import { InvalidKey, InvalidName, InvalidRequest, ReplayedRequest, StaleRequest } from '../errors';
 import { parsePublicKey } from '../keys';
+import { VerificationKeys } from '../keys/verification-keys';
 import type { PublicKeyInfo, SigningKey } from '../keys/types';
 import { parseName } from '../names';
 import { isActive, keyMetadataOf, registrationOf } from '../store/registration';
@@ -68,6 +69,7 @@ export class RegistrationAuthority {
     readonly #now: () => number;
     readonly #entityFailures: FailureLimiter;
     readonly #addressFailures: FailureLimiter;
+    readonly #verificationKeys = new VerificationKeys();
 
     constructor(settings: AuthoritySettings) {
 
@@ -252,7 +254,7 @@ export class RegistrationAuthority {
             return { failed: key };
         }
 
-        const publicKey = createPublicKey({ key: Buffer.from(key.spki, 'base64'), format: 'der', type: 'spki' });
+        const publicKey = this.#verificationKeys.get(key.spki);
         if (!verifyRequestSignature(publicKey, digest, authentication.signature)) {
             return { failed: `the request signature does not verify with key ${key.keyId} of ${key.name}` };
         }
@@ -268,7 +270,7 @@ export class RegistrationAuthority {
             return { failed: `the assertion's issuer: ${key}` };
         }
 
-        const publicKey = createPublicKey({ key: Buffer.from(key.spki, 'base64'), format: 'der', type: 'spki' });
+        const publicKey = this.#verificationKeys.get(key.spki);
         if (!verifyAssertionSignature(publicKey, assertion)) {
             return { failed: `the assertion's signature does not verify with key ${key.keyId} of ${key.name}` };
         }

@@ -1,0 +1,44 @@
+/**
+ * Verification keys of registered keys, by their DER SPKI. Importing an SPKI through
+ * OpenSSL 3 costs ~75 µs, more than the Ed25519 verification it serves; a user who
+ * authenticates repeatedly with one key (paper §5.2, user key management) should pay it
+ * once. The cache is bounded and keyed by the exact bytes, so a key changed in the store
+ * is a different entry; it holds only public keys.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+
+export class VerificationKeys {
+
+    readonly #max: number;
+    readonly #keys = new Map<string, KeyObject>();
+
+    constructor(max = 10_000) {
+
+        this.#max = max;
+    }
+
+    /** The public key of a base64 DER SPKI; throws as createPublicKey does for bad material. */
+    get(spkiBase64: string): KeyObject {
+
+        const cached = this.#keys.get(spkiBase64);
+        if (cached !== undefined) {
+            // Least recently used first: move a hit to the end of the insertion order.
+            this.#keys.delete(spkiBase64);
+            this.#keys.set(spkiBase64, cached);
+            return cached;
+        }
+
+        const key = createPublicKey({ key: Buffer.from(spkiBase64, 'base64'), format: 'der', type: 'spki' });
+        this.#keys.set(spkiBase64, key);
+        if (this.#keys.size > this.#max) {
+            this.#keys.delete(this.#keys.keys().next().value!);
+        }
+
+        return key;
+    }
+
+    get size(): number {
+
+        return this.#keys.size;
+    }
+}

@@ -50,7 +50,8 @@ export interface IksConfig {
     /** `redisUrl` names one node of a Redis Cluster (the others are discovered). */
     readonly redisCluster: boolean;
     readonly signing: SigningStrategy;
-    readonly http: { readonly host: string; readonly port: number };
+    /** `workers`: gateway processes of `iks serve` (node:cluster; more than one needs Redis). */
+    readonly http: { readonly host: string; readonly port: number; readonly workers: number };
     readonly dns: { readonly enabled: boolean; readonly host: string; readonly port: number };
     /** Seconds a KSK signature on a key document stays valid. */
     readonly signatureValidity: number;
@@ -101,6 +102,7 @@ const internals = {
         IKS_SIGNING: 'signing',
         IKS_HTTP_HOST: 'http.host',
         IKS_HTTP_PORT: 'http.port',
+        IKS_HTTP_WORKERS: 'http.workers',
         IKS_DNS_ENABLED: 'dns.enabled',
         IKS_DNS_HOST: 'dns.host',
         IKS_DNS_PORT: 'dns.port',
@@ -145,7 +147,8 @@ const schema = Joi.object({
     signing: Joi.string().valid('offline', 'ondemand', 'online').default('offline'),
     http: Joi.object({
         host: Joi.string().hostname().default('127.0.0.1'),
-        port: internals.port.default(8080)
+        port: internals.port.default(8080),
+        workers: Joi.number().integer().min(1).max(64).default(1)
     }).default(),
     dns: Joi.object({
         enabled: Joi.boolean().default(true),

@@ -20,7 +20,10 @@ export interface Gateway {
     readonly base: string;
     readonly dnsPort: number;
     readonly dataDir: string;
+    /** The gateway process (with the in-process updater in the quickstart layout). */
     readonly pid: number;
+    /** Every IKS process of the layout: the gateway, and `iks updater` in the split layout. */
+    readonly pids: readonly number[];
     readonly redisUrl: string | undefined;
     /** Opens the gateway's store from this process (SQLite WAL or Redis, both shareable). */
     openStore(): Store;
@@ -60,8 +63,25 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, what: string, timeo
     });
 }
 
-/** Starts redis-server (AOF, by default fsynced on every write: no acknowledged write lost) and `iks quickstart` on free loopback ports. */
-export async function startGateway(options: { redis: boolean; appendfsync?: 'always' | 'everysec'; env?: NodeJS.ProcessEnv }): Promise<Gateway> {
+/**
+ * The process layouts a bench can run:
+ *   - `quickstart`: one `iks quickstart` process, gateway and updater together (`npm start`);
+ *   - `split`: the production layout, `iks serve` with `workers` HTTP worker processes and
+ *     `iks updater` as its own process, the only one holding the KSK.
+ */
+export type Layout = 'quickstart' | 'split';
+
+export interface GatewayOptions {
+    readonly redis: boolean;
+    readonly appendfsync?: 'always' | 'everysec';
+    readonly layout?: Layout;
+    /** HTTP worker processes of `iks serve` (split layout). */
+    readonly workers?: number;
+    readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Starts redis-server (AOF, by default fsynced on every write: no acknowledged write lost) and the IKS processes of `layout` on free loopback ports. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-bench-'));
     const dataDir = Path.join(work, 'iks');
@@ -76,28 +96,48 @@ export async function startGateway(options: { redis: boolean; appendfsync?: 'alw
 
     const httpPort = await freePort();
     const dnsPort = await freePort();
-    // IKS_BENCH_PROFILE=DIR writes a CPU profile of the gateway process there (node --cpu-prof).
+    const env = { ...process.env, IKS_FROM_SOURCE: '1', IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(httpPort), IKS_DNS_PORT: String(dnsPort), IKS_LOG_LEVEL: 'warn', IKS_REDIS_URL: redisUrl ?? '', ...options.env };
+    // IKS_BENCH_PROFILE=DIR writes a CPU profile of each IKS process there (node --cpu-prof).
     const profile = process.env.IKS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.IKS_BENCH_PROFILE] : [];
-    const child = spawn(process.execPath, [...profile, Path.join(root, 'bin', 'iks.js'), 'quickstart'], {
-        cwd: work,
-        env: { ...process.env, IKS_FROM_SOURCE: '1', IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(httpPort), IKS_DNS_PORT: String(dnsPort), IKS_LOG_LEVEL: 'warn', IKS_REDIS_URL: redisUrl ?? '', ...options.env },
-        stdio: ['ignore', 'pipe', 'pipe']
-    });
-    const base = (await waitForOutput(child, /http:\/\/127\.0\.0\.1:\d+/, 'iks quickstart')).trim();
-    await waitForOutput(child, /--auth-key alice\.key/, 'iks quickstart');
+    const iks = (args: string[]) => spawn(process.execPath, [...profile, Path.join(root, 'bin', 'iks.js'), ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+
+    const children: ChildProcess[] = [];
+    let base: string;
+    if ((options.layout ?? 'quickstart') === 'quickstart') {
+        const child = iks(['quickstart']);
+        children.push(child);
+        base = (await waitForOutput(child, /http:\/\/127\.0\.0\.1:\d+/, 'iks quickstart')).trim();
+        await waitForOutput(child, /--auth-key alice\.key/, 'iks quickstart');
+    }
+    else {
+        const init = spawnSync(process.execPath, [Path.join(root, 'bin', 'iks.js'), 'init'], { cwd: work, env });
+        if (init.status !== 0) {
+            throw new Error(`iks init failed:\n${init.stderr}`);
+        }
+
+        const gateway = iks(['serve', '--workers', String(options.workers ?? 1)]);
+        const updater = iks(['updater']);
+        children.push(gateway, updater);
+        base = (await waitForOutput(gateway, /http:\/\/127\.0\.0\.1:\d+/, 'iks serve')).trim();
+        await waitForOutput(updater, /updater for/i, 'iks updater');
+    }
 
     return {
         base,
         dnsPort,
         dataDir,
-        pid: child.pid!,
+        pid: children[0]!.pid!,
+        pids: children.map((child) => child.pid!),
         redisUrl,
         openStore: () => createStore({ redisUrl, dataDir }),
         async stop() {
 
-            const exited = new Promise((resolve) => child.once('exit', resolve));
-            child.kill('SIGTERM');
-            await exited;
+            await Promise.all(children.map((child) => {
+
+                const exited = new Promise((resolve) => child.once('exit', resolve));
+                child.kill('SIGTERM');
+                return exited;
+            }));
             if (redis) {
                 const gone = new Promise((resolve) => redis!.once('exit', resolve));
                 redis.kill('SIGTERM');
@@ -130,12 +170,27 @@ export function rssMb(pid: number): number {
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-/** CPU time a process has used so far, ms (user + system, Linux /proc). */
+/** CPU time a process and its children have used so far, ms (user + system, Linux /proc; children once they are reaped). */
 export function cpuMs(pid: number): number {
 
-    // Fields 14 and 15 of /proc/PID/stat, after the parenthesised command name.
+    // Fields 14-17 of /proc/PID/stat, after the parenthesised command name: utime, stime, cutime, cstime.
     const fields = Fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
+    const own = (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
+    return own + childrenCpuMs(pid);
+}
+
+/** CPU time of the live child processes of `pid` (cluster workers), ms. */
+function childrenCpuMs(pid: number): number {
+
+    let total = 0;
+    for (const entry of Fs.readdirSync(`/proc/${pid}/task`)) {
+        const children = Fs.readFileSync(`/proc/${pid}/task/${entry}/children`, 'utf8').trim();
+        for (const child of children === '' ? [] : children.split(' ')) {
+            total += cpuMs(Number(child));
+        }
+    }
+
+    return total;
 }
 
 export function hasRedis(): boolean {

@@ -7,11 +7,9 @@ import * as Fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 
 import { loadConfig, type IksConfig } from '../../config';
-import { createUpdater, ensureSignedZone, startZoneRefresh, zonePaths } from '../../workers/updater';
+import { ensureSignedZone, zonePaths } from '../../workers/updater';
 import { dsRecord, parseSignedZone } from '../dnssec';
 import { exportZoneText } from '../zone/export';
-import { createGateway } from '../gateway';
-import { IksMetrics } from '../observability';
 import { storeFor, withStore } from './store';
 import { importFile, maxReportedErrors } from './import';
 import { runUpdater, type UpdaterCommandOptions } from './updater';
@@ -19,6 +17,7 @@ import { addKeyCommands, initDomain } from './keys';
 import { runLookup, type LookupOptions } from './lookup';
 import { consoleOutput, describeError, type Output } from './output';
 import { quickstartCommands, startQuickstart } from './quickstart';
+import { runServe, type ServeOptions } from './serve';
 import { addRegistrationCommands } from './registration';
 
 interface GlobalOptions {
@@ -92,25 +91,11 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         });
 
     program.command('serve')
-        .description('run the gateway (query plugin); the KSK stays with `iks updater` unless updater.inProcess is set')
-        .action(async () => {
+        .description('run the gateway (query, registration and DNS plugins); the KSK stays with `iks updater` unless updater.inProcess is set')
+        .option('--workers <n>', 'gateway processes sharing the HTTP and DNS ports (needs Redis; default: $IKS_HTTP_WORKERS or 1)', (value) => Number(value))
+        .action(async (options: ServeOptions) => {
 
-            const config = configFrom(program);
-            const store = storeFor(config);
-            // One registry for the gateway and the in-process updater: /metrics shows signing latency too.
-            const metrics = new IksMetrics();
-            const server = await createGateway(config, { store, metrics });
-            // In `ondemand`/`online` the plugin that holds the KSK runs the queue loop itself.
-            const updater = config.updater.inProcess && config.signing === 'offline' ? createUpdater(config, store, { onSigned: metrics.signingObserver(config.domain) }) : null;
-            const stopZoneRefresh = config.updater.inProcess ? startZoneRefresh(config, io.err) : () => {};
-            updater?.start();
-            await server.start();
-            io.out(`IKS gateway for ${config.domain} on ${server.info.uri}${updater ? ' with an in-process updater' : ''}`);
-            io.err(`stopping on ${await untilSignal()}`);
-            stopZoneRefresh();
-            await server.stop({ timeout: 5000 });
-            await updater?.stop();
-            await store.close();
+            result.code = await runServe(configFrom(program), options, io, untilSignal);
         });
 
     program.command('updater')

@@ -2,3 +2,4 @@
 export { IksMetrics, type LookupDocument, type LookupOutcome, type QueueSource } from './metrics';
 export { createLogger, nameHash, redactPath, requestLogging } from './logging';
 export { startMetricsServer, type MetricsServer } from './metrics-server';
+export { aggregateWorkerMetrics, serveWorkerMetrics } from './cluster-metrics';

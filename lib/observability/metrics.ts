@@ -62,6 +62,8 @@ export class IksMetrics {
     });
 
     readonly #queues = new Map<string, WatchedQueue>();
+    /** Where render() takes its text from instead of this registry (a cluster worker asks the primary). */
+    #source: (() => Promise<string>) | null = null;
 
     constructor() {
 
@@ -72,6 +74,8 @@ export class IksMetrics {
             help: '1 when the store answered the last scrape, 0 otherwise',
             labelNames: ['domain'] as const,
             registers: [this.registry],
+            // Every worker of a cluster reads the same store: merging must not add their readings up.
+            aggregator: 'min',
             async collect() {
 
                 for (const [domain, { store }] of queues) {
@@ -85,6 +89,7 @@ export class IksMetrics {
             help: 'Names in the update queue, waiting or leased (every signed name waits there for its next re-sign)',
             labelNames: ['domain'] as const,
             registers: [this.registry],
+            aggregator: 'max',
             async collect() {
 
                 for (const [domain, { store }] of queues) {
@@ -98,6 +103,7 @@ export class IksMetrics {
             help: 'How long the earliest due name has waited past its due time (0 when nothing is overdue)',
             labelNames: ['domain'] as const,
             registers: [this.registry],
+            aggregator: 'max',
             async collect() {
 
                 for (const [domain, { store }] of queues) {
@@ -111,6 +117,7 @@ export class IksMetrics {
             help: 'Seconds until the earliest queued re-sign plus refreshBefore: when the first signature lapses if the updater stops now (see docs/operations.md)',
             labelNames: ['domain'] as const,
             registers: [this.registry],
+            aggregator: 'min',
             async collect() {
 
                 for (const [domain, { store, refreshBefore }] of queues) {
@@ -135,7 +142,13 @@ export class IksMetrics {
     /** Prometheus text exposition of everything in this registry. */
     async render(): Promise<{ contentType: string; body: string }> {
 
-        return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+        return { contentType: this.registry.contentType, body: this.#source ? await this.#source() : await this.registry.metrics() };
+    }
+
+    /** Makes render() serve `source` (lib/observability/cluster-metrics.ts: the whole cluster's metrics). */
+    useSource(source: () => Promise<string>): void {
+
+        this.#source = source;
     }
 }
 

@@ -100,11 +100,10 @@ export async function measureDelays(base: string, entities: readonly Entity[], s
         revoked.push(await until(lookupUrl(base, entity.name, registration.keyId), (body) => body.includes('<Status>revoked</Status>'), revokeAcknowledged));
     };
 
-    await Promise.all(Array.from({ length: inFlight }, async (_, lane) => {
+    await Promise.all(Array.from({ length: inFlight }, async () => {
 
         while (started < samples) {
-            ++started;
-            await round(entities[lane % entities.length]!);
+            await round(entities[started++ % entities.length]!);
         }
     }));
 

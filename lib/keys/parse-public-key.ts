@@ -82,7 +82,7 @@ export function parsePublicKey(text: string): PublicKeyInfo {
 
 
 /** The algorithm of a canonical RFC 8410 Ed25519/X25519 SPKI, or undefined for anything else. */
-function rfc8410Algorithm(der: Buffer): 'ed25519' | 'x25519' | undefined {
+export function rfc8410Algorithm(der: Buffer): 'ed25519' | 'x25519' | undefined {
 
     if (der.length !== internals.rfc8410Length) {
         return undefined;
@@ -145,6 +145,10 @@ function decodePem(container: string): Buffer {
     // readPem has checked the armor: one block, no headers, base64 characters only.
     try {
         const der = Buffer.from(forge.pem.decode(container)[0]!.body, 'binary');
+        if (rfc8410Algorithm(der)) {
+            // Fixed bytes of an exact length: strict DER by construction.
+            return der;
+        }
 
         // Strict DER with nothing after the outer structure (`true` = strict; forge also refuses unparsed
         // trailing bytes by default): what is fingerprinted is exactly what was sent.

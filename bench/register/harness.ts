@@ -25,6 +25,8 @@ export interface Gateway {
     /** Every IKS process of the layout: the gateway, and `iks updater` in the split layout. */
     readonly pids: readonly number[];
     readonly redisUrl: string | undefined;
+    /** The private redis-server, when the store is Redis. */
+    readonly redisPid: number | undefined;
     /** Opens the gateway's store from this process (SQLite WAL or Redis, both shareable). */
     openStore(): Store;
     stop(): Promise<void>;
@@ -129,6 +131,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         pid: children[0]!.pid!,
         pids: children.map((child) => child.pid!),
         redisUrl,
+        redisPid: redis?.pid,
         openStore: () => createStore({ redisUrl, dataDir }),
         async stop() {
 

@@ -59,10 +59,11 @@ async function main(): Promise<void> {
 
         // Warm up JIT and connections; not counted.
         await Promise.all(prepared.splice(0, 200).map((request) => send(gateway.base, request)));
-        const cpuBefore = gateway.pids.map(cpuMs);
+        const measured = [...gateway.pids, ...(gateway.redisPid !== undefined ? [gateway.redisPid] : [])];
+        const cpuBefore = measured.map(cpuMs);
         const generatorBefore = process.cpuUsage();
         const load = await gatewayLoad(gateway.base, prepared, concurrency, seconds * 1000);
-        const cpuUsed = gateway.pids.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
+        const cpuUsed = measured.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
         const generator = process.cpuUsage(generatorBefore);
 
         // The delays are those of a quiet service: let the updater finish the load's backlog first.
@@ -77,8 +78,11 @@ async function main(): Promise<void> {
         const processes = layout === 'split' ? `iks serve --workers ${workers} + iks updater` : 'iks quickstart (gateway + in-process updater)';
         console.log(`store: ${store_}; processes: ${processes}; updater poll interval: ${pollInterval > 0 ? `${pollInterval} ms` : 'default'}`);
         console.log(`registrations/s (user-key auth, ${concurrency} in flight, ${(load.elapsedMs / 1000).toFixed(1)} s): ${(load.accepted / load.elapsedMs * 1000).toFixed(0)}  (accepted ${load.accepted}, refused ${load.refused}, errors ${load.errors})`);
-        const roles = layout === 'split' ? ['gateway (all workers)', 'updater'] : ['gateway + in-process updater'];
-        cpuUsed.forEach((used, i) => console.log(`  CPU of ${roles[i]}: ${(used / load.elapsedMs * 100).toFixed(0)} % of one core, ${(used / Math.max(1, load.accepted)).toFixed(2)} ms per registration`));
+        const roles = [...(layout === 'split' ? ['gateway (all workers)', 'updater'] : ['gateway + in-process updater']), 'redis-server'];
+        const perRegistration = (used: number) => used / Math.max(1, load.accepted);
+        cpuUsed.forEach((used, i) => console.log(`  CPU of ${roles[i]}: ${(used / load.elapsedMs * 100).toFixed(0)} % of one core, ${perRegistration(used).toFixed(2)} ms per registration`));
+        const serverMs = perRegistration(cpuUsed.reduce((sum, used) => sum + used, 0));
+        console.log(`  server side in all: ${serverMs.toFixed(2)} ms of CPU per registration, so 2,000/s needs ${(2 * serverMs).toFixed(1)} cores for the server alone`);
         console.log(`  CPU of this load generator: ${((generator.user + generator.system) / 1000 / load.elapsedMs * 100).toFixed(0)} % of one core`);
         console.log(`  request latency under that load: p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`);
         console.log(`  updater backlog left when the load stopped: drained in ${drainMs} ms`);

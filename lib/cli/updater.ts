@@ -70,7 +70,8 @@ export async function runUpdater(config: IksConfig, store: Store, options: Updat
     // The long-running signer may serve its own /metrics (signing latency, queue); config updater.metricsPort.
     const metrics = !options.once && !options.resignAll && config.updater.metricsPort !== undefined ? new IksMetrics() : null;
     metrics?.watchQueue(config.domain, store, { refreshBefore: config.refreshBefore * 1000 });
-    const updater = createUpdater(config, store, { onError: (error, name) => io.err(`${name}: ${describeError(error)}`), onBatch, ...(metrics ? { onSigned: metrics.signingObserver(config.domain) } : {}) });
+    // --resign-all is a deliberate full re-sign: no current document is kept.
+    const updater = createUpdater(config, store, { reuse: !options.resignAll, onError: (error, name) => io.err(`${name}: ${describeError(error)}`), onBatch, ...(metrics ? { onSigned: metrics.signingObserver(config.domain) } : {}) });
     if (!options.once && !options.resignAll) {
         const metricsServer = metrics ? await startMetricsServer(metrics, { host: config.updater.metricsHost, port: config.updater.metricsPort! }) : null;
         await store.enqueue([config.domain]);

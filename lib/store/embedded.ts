@@ -12,7 +12,7 @@ import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import { StoreUnavailable } from '../errors';
 import { makeDirectory } from '../files';
 import { RateLimiterFailures } from './failure-limiter';
-import type { FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
 
 export interface EmbeddedStoreOptions {
     readonly path: string;
@@ -28,6 +28,7 @@ const internals = {
     schema: `
         CREATE TABLE IF NOT EXISTS registrations (name TEXT NOT NULL, key_id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (name, key_id)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS documents (name TEXT NOT NULL, slot TEXT NOT NULL, etag TEXT NOT NULL, signed_at INTEGER NOT NULL, not_after INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS document_sources (name TEXT NOT NULL, slot TEXT NOT NULL, source TEXT NOT NULL, not_after INTEGER NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS queue (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL, lease_token TEXT, lease_until INTEGER, next_due INTEGER, attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
         CREATE TABLE IF NOT EXISTS failed_jobs (name TEXT PRIMARY KEY, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL) WITHOUT ROWID;
@@ -48,6 +49,8 @@ export class EmbeddedStore implements Store {
     readonly #enqueueMany: (names: readonly string[], dueAt: number) => void;
     readonly #putRegistrations: (registrations: readonly Registration[], now: number) => void;
     readonly #replace: (name: string, documents: ReadonlyMap<string, StoredDocument>) => void;
+    readonly #update: (name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]) => void;
+    readonly #putDocument: (name: string, slot: string, document: StoredDocument) => void;
     readonly #claim: (max: number, leaseMs: number, now: number) => QueueJob[];
     readonly #deleteRegistration: (name: string, keyId: string, now: number) => boolean;
     readonly #ack: (name: string, lease: string, nextDueAt: number | undefined) => void;
@@ -80,6 +83,12 @@ export class EmbeddedStore implements Store {
             getDocument: db.prepare<[string, string], { etag: string; signed_at: number; not_after: number; body: string }>('SELECT etag, signed_at, not_after, body FROM documents WHERE name = ? AND slot = ?'),
             putDocument: db.prepare('INSERT INTO documents (name, slot, etag, signed_at, not_after, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name, slot) DO UPDATE SET etag = excluded.etag, signed_at = excluded.signed_at, not_after = excluded.not_after, body = excluded.body'),
             deleteDocuments: db.prepare('DELETE FROM documents WHERE name = ?'),
+            deleteDocument: db.prepare('DELETE FROM documents WHERE name = ? AND slot = ?'),
+            documentSlots: db.prepare<[string], { slot: string }>('SELECT slot FROM documents WHERE name = ?'),
+            putSource: db.prepare('INSERT INTO document_sources (name, slot, source, not_after) VALUES (?, ?, ?, ?) ON CONFLICT (name, slot) DO UPDATE SET source = excluded.source, not_after = excluded.not_after'),
+            getSources: db.prepare<[string], { slot: string; source: string; not_after: number }>('SELECT slot, source, not_after FROM document_sources WHERE name = ?'),
+            deleteSources: db.prepare('DELETE FROM document_sources WHERE name = ?'),
+            deleteSource: db.prepare('DELETE FROM document_sources WHERE name = ? AND slot = ?'),
             // A name waits once and the earlier due time wins. While it is leased, a new
             // request is remembered in next_due and takes effect when the lease ends.
             enqueue: db.prepare<{ name: string; due: number }>(`INSERT INTO queue (name, due_at) VALUES (@name, @due) ON CONFLICT (name) DO UPDATE SET
@@ -138,9 +147,37 @@ export class EmbeddedStore implements Store {
         this.#replace = db.transaction((name: string, documents: ReadonlyMap<string, StoredDocument>) => {
 
             statements.deleteDocuments.run(name);
+            statements.deleteSources.run(name);
             for (const [slot, document] of documents) {
                 statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body);
             }
+        });
+
+        this.#update = db.transaction((name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]) => {
+
+            const wanted = new Set([...keep, ...put.keys()]);
+            for (const { slot } of statements.documentSlots.all(name)) {
+                if (!wanted.has(slot)) {
+                    statements.deleteDocument.run(name, slot);
+                }
+            }
+
+            for (const { slot } of statements.getSources.all(name)) {
+                if (!wanted.has(slot)) {
+                    statements.deleteSource.run(name, slot);
+                }
+            }
+
+            for (const [slot, { document, source }] of put) {
+                statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body);
+                statements.putSource.run(name, slot, source, document.notAfter);
+            }
+        });
+
+        this.#putDocument = db.transaction((name: string, slot: string, document: StoredDocument) => {
+
+            statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body);
+            statements.deleteSource.run(name, slot);
         });
 
         this.#ack = db.transaction((name: string, lease: string, nextDueAt: number | undefined) => {
@@ -306,7 +343,18 @@ export class EmbeddedStore implements Store {
 
     async putDocument(name: string, slot: string, document: StoredDocument): Promise<void> {
 
-        this.#guard(() => this.#statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body));
+        this.#guard(() => this.#putDocument(name, slot, document));
+    }
+
+    async updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]): Promise<void> {
+
+        this.#guard(() => this.#update(name, put, keep));
+    }
+
+    async getDocumentSources(name: string): Promise<Map<string, DocumentSource>> {
+
+        const rows = this.#guard(() => this.#statements.getSources.all(name));
+        return new Map(rows.map((row) => [row.slot, { source: row.source, notAfter: row.not_after }]));
     }
 
     async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {

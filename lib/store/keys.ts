@@ -24,6 +24,12 @@ export class RedisKeys {
         return `${this.prefix}:{${name}}:doc`;
     }
 
+    /** Hash: slot → `<notAfter> <source>` of a document the signer may reuse. */
+    documentSources(name: string): string {
+
+        return `${this.prefix}:{${name}}:src`;
+    }
+
     /** String: user record JSON. */
     user(name: string): string {
 

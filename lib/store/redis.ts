@@ -13,7 +13,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { StoreUnavailable } from '../errors';
 import { RateLimiterFailures } from './failure-limiter';
 import { RedisKeys } from './keys';
-import type { FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, Store, StoredDocument, UserRecord } from './types';
+import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
 
 export interface RedisStoreOptions {
     /** `redis://` / `rediss://` URL; or pass `client`. */
@@ -31,7 +31,8 @@ interface QueueCommands {
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
     claimName(pending: string, leased: string, leases: string, attempts: string, name: string, now: number, leaseMs: number, token: string): Promise<number | null>;
     ackJob(leased: string, leases: string, attempts: string, failed: string, pending: string, name: string, token: string, ...nextDueAt: number[]): Promise<number>;
-    replaceDocuments(documents: string, ...slotsAndDocuments: string[]): Promise<number>;
+    replaceDocuments(documents: string, sources: string, ...slotsAndDocuments: string[]): Promise<number>;
+    updateDocuments(documents: string, sources: string, ...keptAndTriples: (string | number)[]): Promise<number>;
     buryJob(leased: string, leases: string, attempts: string, failed: string, name: string, token: string, record: string): Promise<number>;
     retryFailed(pending: string, failed: string, dueAt: number): Promise<number>;
     failJob(pending: string, leased: string, leases: string, name: string, token: string, retryAt: number): Promise<number>;
@@ -39,7 +40,7 @@ interface QueueCommands {
 }
 
 const internals = {
-    scripts: ['claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-1', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    scripts: ['claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-2', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
     // well beyond a command's timeout, see putRegistrations.
@@ -245,13 +246,33 @@ export class RedisStore implements Store {
 
     async replaceDocuments(name: string, documents: ReadonlyMap<string, StoredDocument>): Promise<void> {
 
-        // One script call (replaceDocuments-1.lua) rather than MULTI/DEL/HSET/EXEC: the updater's hot path.
-        await this.#call(() => this.#client.replaceDocuments(this.keys.documents(name), ...[...documents].flatMap(([slot, document]) => [slot, encodeDocument(document)])));
+        // One script call (replaceDocuments-2.lua) rather than MULTI/DEL/HSET/EXEC.
+        await this.#call(() => this.#client.replaceDocuments(this.keys.documents(name), this.keys.documentSources(name), ...[...documents].flatMap(([slot, document]) => [slot, encodeDocument(document)])));
     }
 
     async putDocument(name: string, slot: string, document: StoredDocument): Promise<void> {
 
-        await this.#call(() => this.#client.hset(this.keys.documents(name), slot, encodeDocument(document)));
+        // Both keys carry the name's hash tag: one slot, so one MULTI even on a cluster.
+        await this.#call(() => this.#client.multi().hset(this.keys.documents(name), slot, encodeDocument(document)).hdel(this.keys.documentSources(name), slot).exec());
+    }
+
+    async updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]): Promise<void> {
+
+        // The updater's hot path: one script call (updateDocuments-2.lua).
+        const triples = [...put].flatMap(([slot, { document, source }]) => [slot, encodeDocument(document), `${document.notAfter} ${source}`]);
+        await this.#call(() => this.#client.updateDocuments(this.keys.documents(name), this.keys.documentSources(name), keep.length, ...keep, ...triples));
+    }
+
+    async getDocumentSources(name: string): Promise<Map<string, DocumentSource>> {
+
+        const records = await this.#call(() => this.#client.hgetall(this.keys.documentSources(name)));
+        const sources = new Map<string, DocumentSource>();
+        for (const [slot, record] of Object.entries(records)) {
+            const space = record.indexOf(' ');
+            sources.set(slot, { notAfter: Number(record.slice(0, space)), source: record.slice(space + 1) });
+        }
+
+        return sources;
     }
 
     async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {

@@ -42,6 +42,22 @@ export interface StoredDocument {
     readonly notAfter: number;
 }
 
+/**
+ * What a stored document was signed from: a digest of its content without its times (and
+ * of the KSK's name), and when its signature lapses. The signer re-signs a document only
+ * when this differs from what it would sign now or the signature is due for refreshing.
+ */
+export interface DocumentSource {
+    readonly source: string;
+    readonly notAfter: number;
+}
+
+/** A newly signed document and the source it was signed from. */
+export interface SourcedDocument {
+    readonly document: StoredDocument;
+    readonly source: string;
+}
+
 export interface QueueJob {
     readonly name: string;
     /** Deliveries so far, this one included. */
@@ -119,6 +135,16 @@ export interface Store {
     replaceDocuments(name: string, documents: ReadonlyMap<string, StoredDocument>): Promise<void>;
     /** Writes one document without touching the others of the name. */
     putDocument(name: string, slot: string, document: StoredDocument): Promise<void>;
+    /**
+     * Atomically makes the documents of `name` those of `put` (written with their sources)
+     * plus the stored ones of the `keep` slots, left as they are: the signer re-signs only
+     * what changed. Every other document of the name is removed. replaceDocuments and
+     * putDocument forget the sources of what they write, so only updateDocuments makes a
+     * document reusable.
+     */
+    updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]): Promise<void>;
+    /** The recorded source of each document of `name` that has one. */
+    getDocumentSources(name: string): Promise<Map<string, DocumentSource>>;
 
     // Update queue: at-least-once, coalescing (a name waits in the queue at most once)
 

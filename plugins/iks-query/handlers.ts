@@ -153,8 +153,9 @@ export class LookupHandlers {
             }
 
             const signed = await signer.signIfRegistered(name, slot.startsWith('key:') ? slot.slice(4) : undefined);
-            // No registrations (or no such key): the negative answer is the truth.
-            return signed?.documents.get(slot) ?? null;
+            // No registrations (or no such key): the negative answer is the truth. A document the
+            // signer kept (still current: another worker signed it meanwhile) is read back.
+            return signed === null ? null : signed.documents.get(slot) ?? await this.#settings.store.getDocument(name, slot);
         }
         catch (error) {
             if (error instanceof StoreUnavailable) {

@@ -97,6 +97,37 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(await store.getDocument('nobody@example.test', 'list')).to.be.null();
         });
 
+        it('updates a name\'s documents in place: new ones with their sources, kept ones untouched, the rest removed', async () => {
+
+            const name = 'carol@example.test';
+            const sourced = (body: string, source: string) => ({ document: document(body), source });
+            await store.updateDocuments(name, new Map([['list', sourced('<l1/>', 'src-l1')], ['key:1', sourced('<k1/>', 'src-k1')], ['key:2', sourced('<k2/>', 'src-k2')]]), []);
+            const k1 = await store.getDocument(name, 'key:1');
+            expect((await store.getDocumentSources(name)).get('key:1')).to.equal({ source: 'src-k1', notAfter: k1!.notAfter });
+            expect([...(await store.getDocumentSources(name)).keys()].sort()).to.equal(['key:1', 'key:2', 'list']);
+
+            // A new list and key:3; key:1 kept as it is; key:2 neither written nor kept: removed.
+            await store.updateDocuments(name, new Map([['list', sourced('<l2/>', 'src-l2')], ['key:3', sourced('<k3/>', 'src-k3')]]), ['key:1']);
+            expect((await store.getDocument(name, 'list'))!.body).to.equal('<l2/>');
+            expect(await store.getDocument(name, 'key:1')).to.equal(k1);
+            expect(await store.getDocument(name, 'key:2')).to.be.null();
+            const sources = await store.getDocumentSources(name);
+            expect([...sources.keys()].sort()).to.equal(['key:1', 'key:3', 'list']);
+            expect(sources.get('list')!.source).to.equal('src-l2');
+
+            // Documents written any other way carry no source, so they are never reused.
+            await store.putDocument(name, 'key:1', document('<k1b/>'));
+            expect((await store.getDocumentSources(name)).has('key:1')).to.be.false();
+            await store.replaceDocuments(name, new Map([['list', document('<l3/>')]]));
+            expect(await store.getDocumentSources(name)).to.equal(new Map());
+            expect(await store.getDocument(name, 'key:3')).to.be.null();
+
+            // Keeping nothing and writing nothing removes every document.
+            await store.updateDocuments(name, new Map(), []);
+            expect(await store.getDocument(name, 'list')).to.be.null();
+            expect(await store.getDocumentSources('nobody@example.test')).to.equal(new Map());
+        });
+
         it('coalesces a name enqueued many times into one job', async () => {
 
             for (let i = 0; i < 10; ++i) {

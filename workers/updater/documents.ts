@@ -8,9 +8,14 @@ import { createHash } from 'node:crypto';
 
 import type { PublicKeyInfo, SigningKey } from '../../lib/keys/types';
 import { isActive, keyMetadataOf } from '../../lib/store/registration';
-import type { Registration, StoredDocument } from '../../lib/store/types';
+import type { DocumentSource, Registration, StoredDocument } from '../../lib/store/types';
 import type { KeyMaterial, IksDocument } from '../../lib/xml/types';
 import { renderAndSign } from '../../lib/xmldsig';
+
+const internals = {
+    // Documents state times in whole seconds (ms).
+    timeGranularity: 1000
+};
 
 export interface SigningPolicy {
     /** Signature validity, ms. */
@@ -22,8 +27,12 @@ export interface SigningPolicy {
 }
 
 export interface NameDocuments {
-    /** Slot → signed document; empty when the name has nothing to publish. */
+    /** Slot → document signed now; with no previous documents, every document of the name. */
     readonly documents: Map<string, StoredDocument>;
+    /** Slot → what each document in `documents` was signed from (DocumentSource). */
+    readonly sources: Map<string, string>;
+    /** Slots whose stored documents are still current: left as they are, not signed again. */
+    readonly kept: readonly string[];
     /** When the name must be processed again (earliest re-sign or key expiry), or null. */
     readonly nextDue: number | null;
 }
@@ -63,11 +72,25 @@ export function signStored(document: IksDocument, ksk: SigningKey): StoredDocume
 }
 
 /**
- * Builds every document of `name` from its registrations, signed with the KSK.
+ * What a document is signed from: its content without its times, and the KSK that signs
+ * it. Two documents with one source differ only in their validity period.
+ */
+export function sourceOf(document: IksDocument, ksk: SigningKey): string {
+
+    return createHash('sha256').update(ksk.keyName).update('\n').update(JSON.stringify({ ...document, issuedAt: 0, notAfter: 0 })).digest('base64url');
+}
+
+/**
+ * Builds the documents of `name` from its registrations, signed with the KSK.
  * A listed key's expiry caps the validity of the documents that list it, so a
  * cached answer can never vouch for an expired key.
+ *
+ * `previous` (the store's DocumentSources of the name) lets a change re-sign only what it
+ * changed: a stored document with the same source whose signature is not yet due for
+ * refreshing is kept, so adding a key signs the list and that key's document, not every
+ * key document of the name again. An empty map signs everything (`--resign-all`).
  */
-export function buildNameDocuments(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number): NameDocuments {
+export function buildNameDocuments(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number, previous: ReadonlyMap<string, DocumentSource> = new Map()): NameDocuments {
 
     const sorted = [...registrations].sort((a, b) => a.registeredAt - b.registeredAt || a.keyId.localeCompare(b.keyId));
     // Listed: neither revoked nor past its expiry.
@@ -78,37 +101,33 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
     const purges = sorted.map((registration) => purgeTime(registration, policy.retention)).filter((time): time is number => time !== null);
     const earliestPurge = purges.length > 0 ? Math.max(now, Math.min(...purges)) : null;
 
-    const documents = new Map<string, StoredDocument>();
-    if (listed.length === 0 && revoked.length === 0) {
-        return { documents, nextDue: earliestPurge };
-    }
-
     const fullValidity = now + policy.validity;
     const earliestExpiry = Math.min(fullValidity, ...listed.map((registration) => registration.expiresAt ?? fullValidity));
 
+    const wanted = new Map<string, IksDocument>();
     if (listed.length > 0) {
-        documents.set('list', signStored({
+        wanted.set('list', {
             type: 'KeyList',
             name,
             issuedAt: now,
             notAfter: earliestExpiry,
             keys: listed.map(keyMetadataOf)
-        }, ksk));
+        });
     }
 
     for (const registration of listed) {
-        documents.set(`key:${registration.keyId}`, signStored({
+        wanted.set(`key:${registration.keyId}`, {
             type: 'KeyDocument',
             name,
             issuedAt: now,
             notAfter: Math.min(fullValidity, registration.expiresAt ?? fullValidity),
             status: 'active',
             key: materialOf(registration)
-        }, ksk));
+        });
     }
 
     for (const registration of revoked) {
-        documents.set(`key:${registration.keyId}`, signStored({
+        wanted.set(`key:${registration.keyId}`, {
             type: 'KeyDocument',
             name,
             issuedAt: now,
@@ -117,14 +136,37 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
             key: materialOf(registration),
             revokedAt: registration.revokedAt!,
             ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {})
-        }, ksk));
+        });
     }
 
+    const documents = new Map<string, StoredDocument>();
+    const sources = new Map<string, string>();
+    const kept: string[] = [];
     // Look again when the first signature needs refreshing, the first listed key expires
     // (it must leave the list at that moment) or the first retention ends.
-    const refreshAt = Math.max(now, fullValidity - policy.refreshBefore);
-    const nextDue = Math.min(refreshAt, earliestExpiry, earliestPurge ?? Infinity);
-    return { documents, nextDue };
+    let nextDue = Math.min(earliestExpiry, earliestPurge ?? Infinity);
+    for (const [slot, document] of wanted) {
+        // A document whose validity a listed key's expiry caps gains nothing from a new
+        // signature: it is kept until that expiry, which earliestExpiry already schedules.
+        const capped = document.notAfter < fullValidity;
+        const source = sourceOf(document, ksk);
+        const stored = previous.get(slot);
+        const atCap = capped && stored !== undefined && stored.notAfter >= document.notAfter;
+        // `now` is in whole seconds and may trail the clock by up to one: refresh up to a
+        // second early rather than schedule a refresh in the past.
+        const fresh = stored !== undefined && stored.notAfter - policy.refreshBefore > now + internals.timeGranularity;
+        if (stored?.source === source && (atCap || fresh)) {
+            kept.push(slot);
+            nextDue = atCap ? nextDue : Math.min(nextDue, stored.notAfter - policy.refreshBefore);
+            continue;
+        }
+
+        documents.set(slot, signStored(document, ksk));
+        sources.set(slot, source);
+        nextDue = capped ? nextDue : Math.min(nextDue, Math.max(now, document.notAfter - policy.refreshBefore));
+    }
+
+    return { documents, sources, kept, nextDue: wanted.size > 0 ? nextDue : earliestPurge };
 }
 
 /** A domain key published in IKS (paper §4.3: the RSK "can be retrieved from the IKS"). */
@@ -167,5 +209,5 @@ export function buildDomainDocuments(domain: string, keys: readonly PublishedDom
         }, ksk));
     }
 
-    return { documents, nextDue: documents.size > 0 ? Math.max(now, notAfter - policy.refreshBefore) : null };
+    return { documents, sources: new Map(), kept: [], nextDue: documents.size > 0 ? Math.max(now, notAfter - policy.refreshBefore) : null };
 }

@@ -21,6 +21,8 @@ export interface UpdaterOverrides {
     readonly onSigned?: (name: string, seconds: number, ok: boolean) => void;
     /** An existing signer (the plugin's own in `ondemand`/`online`); default: load the KSK here. */
     readonly signer?: NameSigner;
+    /** false: sign every document again instead of keeping current ones (`--resign-all`). */
+    readonly reuse?: boolean;
 }
 
 /**
@@ -29,10 +31,10 @@ export interface UpdaterOverrides {
  */
 export function createUpdater(config: IksConfig, store: Store, overrides: UpdaterOverrides = {}): Updater {
 
-    const { signer, ...callbacks } = overrides;
+    const { signer, reuse, ...callbacks } = overrides;
     return new Updater({
         store,
-        signer: signer ?? createSigner({ dataDir: config.dataDir, domain: config.domain, store, policy: signingPolicy(config) }),
+        signer: signer ?? createSigner({ dataDir: config.dataDir, domain: config.domain, store, policy: signingPolicy(config), ...(reuse !== undefined ? { reuse } : {}) }),
         batchSize: config.updater.batchSize,
         lease: config.updater.lease,
         pollInterval: config.updater.pollInterval,

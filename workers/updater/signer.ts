@@ -18,6 +18,11 @@ export interface NameSignerOptions {
     /** Domain keys published KSK-signed under the domain's own name. */
     readonly published: readonly PublishedDomainKey[];
     readonly policy: SigningPolicy;
+    /**
+     * Whether a still-current stored document is kept rather than signed again (default
+     * true). `iks updater --resign-all` turns it off: a deliberate full re-sign.
+     */
+    readonly reuse?: boolean;
     readonly now?: () => number;
 }
 
@@ -75,8 +80,10 @@ export class NameSigner {
             registrations.push(registration);
         }
 
-        const result = buildNameDocuments(name, registrations, ksk, policy, now);
-        await store.replaceDocuments(name, result.documents);
+        const previous = this.#options.reuse === false ? new Map() : await store.getDocumentSources(name);
+        const result = buildNameDocuments(name, registrations, ksk, policy, now, previous);
+        const put = new Map([...result.documents].map(([slot, document]) => [slot, { document, source: result.sources.get(slot)! }]));
+        await store.updateDocuments(name, put, result.kept);
         if (result.nextDue !== null && options.schedule !== false) {
             await store.enqueue([name], result.nextDue);
         }
@@ -150,6 +157,7 @@ export interface SignerSettings {
     readonly domain: string;
     readonly store: Store;
     readonly policy: SigningPolicy;
+    readonly reuse?: boolean;
 }
 
 /**
@@ -163,6 +171,7 @@ export function createSigner(settings: SignerSettings): NameSigner {
         domain: settings.domain,
         ksk: loadDomainSigningKey(settings.dataDir, settings.domain, 'ksk'),
         published: publishedDomainKeys(settings.dataDir, settings.domain),
-        policy: settings.policy
+        policy: settings.policy,
+        ...(settings.reuse !== undefined ? { reuse: settings.reuse } : {})
     });
 }

@@ -33,6 +33,71 @@ describe('updater documents', () => {
         await domain.cleanup();
     });
 
+    describe('re-signing only what changed', () => {
+
+        /** The DocumentSources a store would hold after storing `result`. */
+        const sourcesOf = (result: ReturnType<typeof buildNameDocuments>, kept: ReadonlyMap<string, { source: string; notAfter: number }> = new Map()) => new Map([
+            ...[...kept].filter(([slot]) => result.kept.includes(slot)),
+            ...[...result.documents].map(([slot, document]) => [slot, { source: result.sources.get(slot)!, notAfter: document.notAfter }] as const)
+        ]);
+
+        it('signs the list and the new key\'s document when a key is added, and keeps the other key documents', () => {
+
+            const first = makeRegistration(name, 'ed25519', { registeredAt: now - 2000 });
+            const second = makeRegistration(name, 'ec', { registeredAt: now - 1000 });
+            const initial = buildNameDocuments(name, [first], ksk, policy, now);
+            expect([...initial.documents.keys()].sort()).to.equal(['key:' + first.keyId, 'list'].sort());
+
+            const later = now + 60_000;
+            const added = buildNameDocuments(name, [first, second], ksk, policy, later, sourcesOf(initial));
+            expect([...added.documents.keys()].sort()).to.equal(['key:' + second.keyId, 'list'].sort());
+            expect(added.kept).to.equal([`key:${first.keyId}`]);
+            // The kept document is refreshed on its own schedule, before the new ones.
+            expect(added.nextDue).to.equal(now + policy.validity - policy.refreshBefore);
+
+            // Nothing changed: nothing is signed.
+            expect(buildNameDocuments(name, [first, second], ksk, policy, later + 1000, sourcesOf(added, sourcesOf(initial))).documents.size).to.equal(0);
+        });
+
+        it('signs a document again when its key changes state or usage, or its refresh is due', () => {
+
+            const key = makeRegistration(name, 'ed25519', { registeredAt: now - 2000 });
+            const initial = sourcesOf(buildNameDocuments(name, [key], ksk, policy, now));
+
+            const revoked = buildNameDocuments(name, [{ ...key, revokedAt: now + 1000 }], ksk, policy, now + 1000, initial);
+            expect([...revoked.documents.keys()]).to.equal([`key:${key.keyId}`]);
+            const usage = buildNameDocuments(name, [{ ...key, usage: ['encrypt'] }], ksk, policy, now + 1000, initial);
+            expect([...usage.documents.keys()].sort()).to.equal([`key:${key.keyId}`, 'list'].sort());
+
+            // Within a second of the refresh time counts as due (times are whole seconds).
+            const refresh = now + policy.validity - policy.refreshBefore;
+            expect(buildNameDocuments(name, [key], ksk, policy, refresh - 2000, initial).documents.size).to.equal(0);
+            expect(buildNameDocuments(name, [key], ksk, policy, refresh - 1000, initial).documents.size).to.equal(2);
+        });
+
+        it('signs everything again under another KSK', () => {
+
+            const key = makeRegistration(name, 'ed25519');
+            const initial = sourcesOf(buildNameDocuments(name, [key], ksk, policy, now));
+            const other = { ...ksk, keyName: `${ksk.keyName}-next` };
+            expect(buildNameDocuments(name, [key], other, policy, now + 1000, initial).documents.size).to.equal(2);
+        });
+
+        it('keeps a document capped at its key\'s expiry until that expiry, without scheduling refreshes before it', () => {
+
+            const expiresAt = now + policy.validity / 2;
+            const key = makeRegistration(name, 'ed25519', { expiresAt });
+            const initial = buildNameDocuments(name, [key], ksk, policy, now);
+            expect(initial.documents.get('list')!.notAfter).to.equal(expiresAt);
+            expect(initial.nextDue).to.equal(expiresAt);
+
+            // Past the refresh threshold of the capped documents: a new signature would end at the same time.
+            const late = buildNameDocuments(name, [key], ksk, policy, expiresAt - policy.refreshBefore + 5000, sourcesOf(initial));
+            expect(late.documents.size).to.equal(0);
+            expect(late.nextDue).to.equal(expiresAt);
+        });
+    });
+
     it('lists only keys that are neither revoked nor expired and signs one document per key', () => {
 
         const valid = makeRegistration(name, 'ed25519', { registeredAt: now - 2000 });
@@ -74,7 +139,7 @@ describe('updater documents', () => {
     it('publishes nothing for a name without keys', () => {
 
         const expired = makeRegistration(name, 'ed25519', { expiresAt: now });
-        expect(buildNameDocuments(name, [], ksk, policy, now)).to.equal({ documents: new Map(), nextDue: null });
+        expect(buildNameDocuments(name, [], ksk, policy, now)).to.equal({ documents: new Map(), sources: new Map(), kept: [], nextDue: null });
         expect(buildNameDocuments(name, [expired], ksk, policy, now).documents.size).to.equal(0);
     });
 

@@ -23,12 +23,13 @@ describe('Updater', () => {
         await domain.cleanup();
     });
 
-    const signerFor = (store: Store, policy = { validity: 3600_000, refreshBefore: 600_000, retention: 86400_000 }) => new NameSigner({
+    const signerFor = (store: Store, policy = { validity: 3600_000, refreshBefore: 600_000, retention: 86400_000 }, reuse = true) => new NameSigner({
         store,
         domain: domain.domain,
         ksk: loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk'),
         published: publishedDomainKeys(domain.dataDir, domain.domain),
-        policy
+        policy,
+        reuse
     });
 
     const updaterFor = (store: Store, extra: Partial<ConstructorParameters<typeof Updater>[0]> = {}) => new Updater({
@@ -73,13 +74,38 @@ describe('Updater', () => {
         expect(await store.getDocument('bob@example.test', `key:${registration.keyId}`)).to.be.null();
     });
 
+    it('re-signs only the documents a change touches, and all of them when asked to (--resign-all)', async () => {
+
+        const { store } = domain;
+        const first = makeRegistration('bob@example.test');
+        await store.putRegistrations([first]);
+        const updater = updaterFor(store);
+        await updater.drain();
+        const firstDocument = await store.getDocument('bob@example.test', `key:${first.keyId}`);
+        const firstList = await store.getDocument('bob@example.test', 'list');
+
+        // A second key, a second later (documents state whole seconds).
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const second = makeRegistration('bob@example.test', 'ec');
+        await store.putRegistrations([second]);
+        await updater.drain();
+        expect(await store.getDocument('bob@example.test', `key:${first.keyId}`)).to.equal(firstDocument);
+        expect((await store.getDocument('bob@example.test', 'list'))!.signedAt).to.be.above(firstList!.signedAt);
+        expect(await store.getDocument('bob@example.test', `key:${second.keyId}`)).to.exist();
+
+        // A signer without reuse signs every document again.
+        const full = updaterFor(store, { signer: signerFor(store, undefined, false) });
+        await full.processName('bob@example.test');
+        expect((await store.getDocument('bob@example.test', `key:${first.keyId}`))!.signedAt).to.be.above(firstDocument!.signedAt);
+    });
+
     it('gives failed names back to the queue with a backoff and reports the error', async () => {
 
         const { store } = domain;
         await store.putRegistrations([makeRegistration('bob@example.test')]);
         const errors: string[] = [];
         const broken: Store = overrideStore(store, {
-            replaceDocuments: () => Promise.reject(new Error('disk full')),
+            updateDocuments: () => Promise.reject(new Error('disk full')),
             fail: () => Promise.reject(new Error('store gone'))
         });
 

@@ -43,6 +43,37 @@ export type Decision = Omit<RegistrationAnswerDocument, 'type' | 'issuedAt' | 'n
     readonly principal?: string;
 };
 
+/**
+ * The registrations read while deciding one request, by name: authenticating with a key
+ * of the name and then changing that name's keys read them once, not twice.
+ */
+class DecisionReads {
+
+    readonly #store: Store;
+    readonly #registrations = new Map<string, Promise<Registration[]>>();
+
+    constructor(store: Store) {
+
+        this.#store = store;
+    }
+
+    registrations(name: string): Promise<Registration[]> {
+
+        let read = this.#registrations.get(name);
+        if (read === undefined) {
+            read = this.#store.getRegistrations(name);
+            this.#registrations.set(name, read);
+        }
+
+        return read;
+    }
+
+    async registration(name: string, keyId: string): Promise<Registration | null> {
+
+        return (await this.registrations(name)).find((registration) => registration.keyId === keyId) ?? null;
+    }
+}
+
 type Authenticated = { readonly principal: string } | { readonly failed: string } | { readonly lockedFor: number; readonly reason: string };
 
 const internals = {
@@ -101,7 +132,8 @@ export class RegistrationAuthority {
         }
 
         const base = { name, operation: request.operation, requestDigest: digest.toString('hex'), method: request.authentication.method };
-        const authenticated = await this.#authenticate(request, digest, clientAddress, now);
+        const reads = new DecisionReads(store);
+        const authenticated = await this.#authenticate(request, digest, clientAddress, now, reads);
         if ('failed' in authenticated) {
             return { ...base, outcome: 'authentication-failed', acceptedMethods: this.#settings.methods, reason: authenticated.failed };
         }
@@ -117,11 +149,11 @@ export class RegistrationAuthority {
 
         switch (request.operation) {
             case 'register':
-                return { ...withPrincipal, ...await this.#register(name, request, now) };
+                return { ...withPrincipal, ...await this.#register(name, request, now, reads) };
             case 'revoke':
-                return { ...withPrincipal, ...await this.#revoke(name, request.keyId, request.reason, now) };
+                return { ...withPrincipal, ...await this.#revoke(name, request.keyId, request.reason, now, reads) };
             default: {
-                const keys = (await store.getRegistrations(name)).map((registration) => registeredKeyOf(registration, now));
+                const keys = (await reads.registrations(name)).map((registration) => registeredKeyOf(registration, now));
                 return { ...withPrincipal, outcome: 'accepted', ...(keys.length > 0 ? { keys } : {}), reason: `${keys.length} key(s) registered for ${name} in ${domain}` };
             }
         }
@@ -168,7 +200,7 @@ export class RegistrationAuthority {
         }
     }
 
-    async #authenticate(request: RegistrationRequest, digest: Buffer, clientAddress: string, now: number): Promise<Authenticated> {
+    async #authenticate(request: RegistrationRequest, digest: Buffer, clientAddress: string, now: number, reads: DecisionReads): Promise<Authenticated> {
 
         const authentication = request.authentication;
         if (!this.#settings.methods.includes(authentication.method)) {
@@ -179,16 +211,16 @@ export class RegistrationAuthority {
             case 'password':
                 return await this.#password(authentication, request.timestamp, digest, clientAddress);
             case 'user-key':
-                return await this.#userKey(authentication, digest, now);
+                return await this.#userKey(authentication, digest, now, reads);
             default:
-                return await this.#assertion(authentication.assertion, now);
+                return await this.#assertion(authentication.assertion, now, reads);
         }
     }
 
     /** A registered key of our domain that is active and carries `usage`, or a reason why not. */
-    async #usableKey(name: string | null, keyId: string, usage: string, now: number): Promise<Registration | string> {
+    async #usableKey(name: string | null, keyId: string, usage: string, now: number, reads: DecisionReads): Promise<Registration | string> {
 
-        const registration = name === null ? null : await this.#settings.store.getRegistration(name, keyId);
+        const registration = name === null ? null : await reads.registration(name, keyId);
         if (registration === null || !isActive(registration, now) || !registration.usage.includes(usage)) {
             return `key ${keyId} is not an active ${usage} key of ${name ?? 'a name of this domain'}`;
         }
@@ -246,10 +278,10 @@ export class RegistrationAuthority {
         return { failed: failure };
     }
 
-    async #userKey(authentication: Extract<Authentication, { method: 'user-key' }>, digest: Buffer, now: number): Promise<Authenticated> {
+    async #userKey(authentication: Extract<Authentication, { method: 'user-key' }>, digest: Buffer, now: number, reads: DecisionReads): Promise<Authenticated> {
 
         const signer = this.#principalName(authentication.signer);
-        const key = await this.#usableKey(signer, authentication.keyId, internals.authUsage, now);
+        const key = await this.#usableKey(signer, authentication.keyId, internals.authUsage, now, reads);
         if (typeof key === 'string') {
             return { failed: key };
         }
@@ -262,10 +294,10 @@ export class RegistrationAuthority {
         return { principal: key.name };
     }
 
-    async #assertion(assertion: Assertion, now: number): Promise<Authenticated> {
+    async #assertion(assertion: Assertion, now: number, reads: DecisionReads): Promise<Authenticated> {
 
         const issuer = this.#principalName(assertion.issuer);
-        const key = await this.#usableKey(issuer, assertion.keyId, internals.certifyUsage, now);
+        const key = await this.#usableKey(issuer, assertion.keyId, internals.certifyUsage, now, reads);
         if (typeof key === 'string') {
             return { failed: `the assertion's issuer: ${key}` };
         }
@@ -291,7 +323,7 @@ export class RegistrationAuthority {
         return subject === null ? { failed: `the assertion's subject "${assertion.subject.slice(0, 100)}" is not a name of ${this.#settings.domain}` } : { principal: subject };
     }
 
-    async #register(name: string, request: Extract<RegistrationRequest, { operation: 'register' }>, now: number): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {
+    async #register(name: string, request: Extract<RegistrationRequest, { operation: 'register' }>, now: number, reads: DecisionReads): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {
 
         const { store, maxKeySize, maxKeysPerName } = this.#settings;
         let key: PublicKeyInfo;
@@ -320,7 +352,7 @@ export class RegistrationAuthority {
             return refuse(`the expiry ${new Date(request.expiresAt).toISOString()} is in the past`);
         }
 
-        const existing = await store.getRegistrations(name);
+        const existing = await reads.registrations(name);
         const same = existing.find((registration) => registration.keyId === key.id);
         if (same && same.fingerprint !== key.fingerprint) {
             return refuse(`another key with id ${key.id} is registered for ${name}`);
@@ -340,10 +372,10 @@ export class RegistrationAuthority {
         return { outcome: 'accepted', keyId: key.id, state: 'active', reason: `key ${key.id} registered for ${name}; it is published at the updater's next run` };
     }
 
-    async #revoke(name: string, keyId: string, reason: string | undefined, now: number): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {
+    async #revoke(name: string, keyId: string, reason: string | undefined, now: number, reads: DecisionReads): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {
 
         const { store } = this.#settings;
-        const registration = await store.getRegistration(name, keyId);
+        const registration = await reads.registration(name, keyId);
         if (registration === null) {
             return { outcome: 'refused', keyId, reason: `no key ${keyId} is registered for ${name}` };
         }

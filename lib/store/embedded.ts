@@ -30,7 +30,12 @@ const internals = {
         CREATE TABLE IF NOT EXISTS documents (name TEXT NOT NULL, slot TEXT NOT NULL, etag TEXT NOT NULL, signed_at INTEGER NOT NULL, not_after INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS document_sources (name TEXT NOT NULL, slot TEXT NOT NULL, source TEXT NOT NULL, not_after INTEGER NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS queue (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL, lease_token TEXT, lease_until INTEGER, next_due INTEGER, attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
+        -- One partial index per half of "due" (waiting and due, or leased and lapsed): a claim
+        -- reads only due rows instead of scanning every queued name (all of them wait there for
+        -- their next re-sign; 25 ms per claim at 100,000 names with one index over an OR).
+        DROP INDEX IF EXISTS queue_due;
+        CREATE INDEX IF NOT EXISTS queue_waiting ON queue (due_at) WHERE lease_token IS NULL;
+        CREATE INDEX IF NOT EXISTS queue_leased ON queue (lease_until) WHERE lease_token IS NOT NULL;
         CREATE TABLE IF NOT EXISTS failed_jobs (name TEXT PRIMARY KEY, attempts INTEGER NOT NULL, reason TEXT NOT NULL, failed_at INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS nonces (name TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (name, nonce)) WITHOUT ROWID;
@@ -95,8 +100,11 @@ export class EmbeddedStore implements Store {
                 due_at = CASE WHEN lease_token IS NULL THEN MIN(due_at, @due) ELSE due_at END,
                 next_due = CASE WHEN lease_token IS NULL THEN next_due ELSE MIN(COALESCE(next_due, @due), @due) END`),
             // Due: waiting and due, or leased by a worker whose lease lapsed.
-            due: db.prepare<{ now: number; max: number }, { name: string; attempts: number }>(`SELECT name, attempts FROM queue
-                WHERE (lease_token IS NULL AND due_at <= @now) OR (lease_token IS NOT NULL AND lease_until <= @now) ORDER BY due_at LIMIT @max`),
+            due: db.prepare<{ now: number; max: number }, { name: string; attempts: number }>(`
+                SELECT name, attempts, due_at AS since FROM queue WHERE lease_token IS NULL AND due_at <= @now
+                UNION ALL
+                SELECT name, attempts, lease_until AS since FROM queue WHERE lease_token IS NOT NULL AND lease_until <= @now
+                ORDER BY since LIMIT @max`),
             lease: db.prepare('UPDATE queue SET lease_token = ?, lease_until = ?, attempts = attempts + 1 WHERE name = ?'),
             // Finishing: a request made during the lease keeps the name queued, else it leaves.
             requeue: db.prepare('UPDATE queue SET lease_token = NULL, lease_until = NULL, attempts = 0, due_at = next_due, next_due = NULL WHERE name = ? AND lease_token = ? AND next_due IS NOT NULL'),

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
         }
 
         for (const batchSize of [200, 1000]) {
-            const updater = createUpdater({ ...config, updater: { ...config.updater, batchSize } }, store);
+            const updater = createUpdater({ ...config, updater: { ...config.updater, batchSize } }, store, { reuse: false });
             await queueEveryName(store, config.domain);
             const started = Date.now();
             const cpu = process.cpuUsage();

@@ -17,7 +17,7 @@ describe('config', () => {
 
         const config = loadConfig({ env: {} });
         expect(config.domain).to.equal('example.test');
-        expect(config.http).to.equal({ host: '127.0.0.1', port: 8080 });
+        expect(config.http).to.equal({ host: '127.0.0.1', port: 8080, workers: 1 });
         expect(config.dns).to.equal({ enabled: true, host: '127.0.0.1', port: 5300 });
         expect(config.signing).to.equal('offline');
         expect(config.redisUrl).to.not.exist();
@@ -31,6 +31,7 @@ describe('config', () => {
             env: {
                 IKS_DOMAIN: 'Bücher.Example.',
                 IKS_HTTP_PORT: '9090',
+                IKS_HTTP_WORKERS: '4',
                 IKS_DNS_PORT: '5353',
                 IKS_DATA_DIR: '/tmp/iks-x',
                 IKS_REDIS_URL: 'redis://127.0.0.1:6390',
@@ -41,6 +42,7 @@ describe('config', () => {
 
         expect(config.domain).to.equal('xn--bcher-kva.example');
         expect(config.http.port).to.equal(9090);
+        expect(config.http.workers).to.equal(4);
         expect(config.dns.port).to.equal(5353);
         expect(config.dataDir).to.equal('/tmp/iks-x');
         expect(config.redisUrl).to.equal('redis://127.0.0.1:6390');
@@ -64,6 +66,7 @@ describe('config', () => {
 
     const invalid: Array<[string, NodeJS.ProcessEnv, RegExp]> = [
         ['a port out of range', { IKS_HTTP_PORT: '70000' }, /"http\.port" \(from IKS_HTTP_PORT\)/],
+        ['too many gateway workers', { IKS_HTTP_WORKERS: '65' }, /"http\.workers" \(from IKS_HTTP_WORKERS\): .*less than or equal to 64/],
         ['a non-numeric port', { IKS_DNS_PORT: 'fifty' }, /"dns\.port" \(from IKS_DNS_PORT\): .*must be a number/],
         ['an unknown signing strategy', { IKS_SIGNING: 'sometimes' }, /"signing" \(from IKS_SIGNING\): .*offline, ondemand, online/],
         ['a Redis URL of another scheme', { IKS_REDIS_URL: 'http://localhost' }, /"redisUrl" \(from IKS_REDIS_URL\)/],

@@ -89,23 +89,30 @@ async function serveOne(config: IksConfig, io: Output, untilSignal: () => Promis
 async function serveWorker(config: IksConfig, io: Output, untilSignal: () => Promise<string>): Promise<number> {
 
     const store = storeFor(config);
-    const metrics = new IksMetrics();
-    serveWorkerMetrics(metrics);
-    const server = await createGateway(config, { store, metrics });
-    await server.start();
-    process.send?.({ iks: 'listening', uri: server.info.uri } satisfies WorkerMessage);
+    try {
+        const metrics = new IksMetrics();
+        serveWorkerMetrics(metrics);
+        const server = await createGateway(config, { store, metrics });
+        await server.start();
+        process.send?.({ iks: 'listening', uri: server.info.uri } satisfies WorkerMessage);
 
-    // The primary asks with a message; a terminal's Ctrl-C reaches every process of the group.
-    await new Promise<void>((resolve) => {
+        // The primary asks with a message; a terminal's Ctrl-C reaches every process of the group.
+        await new Promise<void>((resolve) => {
 
-        process.on('message', (message: WorkerMessage) => message?.iks === 'shutdown' && resolve());
-        process.once('disconnect', resolve);
-        void untilSignal().then(() => resolve());
-    });
-    await server.stop({ timeout: 5000 });
-    await store.close();
-    process.disconnect?.();
-    return 0;
+            process.on('message', (message: WorkerMessage) => message?.iks === 'shutdown' && resolve());
+            process.once('disconnect', resolve);
+            void untilSignal().then(() => resolve());
+        });
+        await server.stop({ timeout: 5000 });
+        return 0;
+    }
+    finally {
+        await store.close();
+        // The IPC channel would keep a worker that failed to start alive.
+        if (process.connected) {
+            process.disconnect();
+        }
+    }
 }
 
 async function servePrimary(config: IksConfig, count: number, io: Output, untilSignal: () => Promise<string>): Promise<number> {
@@ -117,16 +124,27 @@ async function servePrimary(config: IksConfig, count: number, io: Output, untilS
     let stopping = false;
     let announced = false;
     const listening = new Set<number>();
+    // A worker that dies before it listens (a port in use, a bad key file) would die again:
+    // the primary stops instead of restarting it forever. Its error is on stderr.
+    let failedStart: (reason: string) => void = () => {};
+    const startFailure = new Promise<string>((resolve) => {
+
+        failedStart = resolve;
+    });
 
     const fork = (): void => {
 
         const worker = Cluster.fork();
+        let started = false;
+        // An IPC failure with a dying worker must not take the primary down; its exit is handled below.
+        worker.on('error', (error: Error) => io.err(`gateway worker ${worker.process.pid}: ${error.message}`));
         worker.on('message', (message: WorkerMessage) => {
 
             if (message?.iks !== 'listening') {
                 return;
             }
 
+            started = true;
             listening.add(worker.id);
             if (!announced && listening.size === count) {
                 announced = true;
@@ -136,7 +154,10 @@ async function servePrimary(config: IksConfig, count: number, io: Output, untilS
         worker.once('exit', (code, signal) => {
 
             listening.delete(worker.id);
-            if (!stopping) {
+            if (!stopping && !started) {
+                failedStart(`gateway worker ${worker.process.pid} could not start (its error is above)`);
+            }
+            else if (!stopping) {
                 io.err(`gateway worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
                 setTimeout(() => !stopping && fork(), internals.restartDelayMs);
             }
@@ -147,7 +168,8 @@ async function servePrimary(config: IksConfig, count: number, io: Output, untilS
         fork();
     }
 
-    io.err(`stopping on ${await untilSignal()}`);
+    const stoppedBy = await Promise.race([untilSignal().then((signal) => ({ signal })), startFailure.then((failure) => ({ failure }))]);
+    io.err('signal' in stoppedBy ? `stopping on ${stoppedBy.signal}` : `${stoppedBy.failure}; stopping`);
     stopping = true;
     const workers = Object.values(Cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
     await Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
@@ -158,11 +180,9 @@ async function servePrimary(config: IksConfig, count: number, io: Output, untilS
 
         const timer = setTimeout(() => worker.process.kill('SIGKILL'), internals.stopTimeoutMs);
         worker.once('exit', () => (clearTimeout(timer), resolve()));
-        if (worker.isConnected()) {
-            worker.send({ iks: 'shutdown' } satisfies WorkerMessage);
-        }
+        worker.send({ iks: 'shutdown' } satisfies WorkerMessage, undefined, undefined, () => {});
     })));
     await signer.stop();
     await store.close();
-    return 0;
+    return 'signal' in stoppedBy ? 0 : 2;
 }

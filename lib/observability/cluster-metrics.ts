@@ -23,7 +23,10 @@ type Message =
 const internals = {
     // A worker that does not answer in time is left out of that scrape rather than failing it.
     collectTimeoutMs: 2_000,
-    scrapeTimeoutMs: 5_000
+    scrapeTimeoutMs: 5_000,
+    // A process at the other end may be going away: a message that cannot be sent is simply
+    // not answered (the timeouts above cover it), rather than an 'error' event nobody handles.
+    ignoreSendError: () => {}
 };
 
 function isMessage(value: unknown): value is Message {
@@ -46,7 +49,7 @@ export function serveWorkerMetrics(metrics: IksMetrics): void {
         }
 
         if (message.iks === 'metrics-request') {
-            void metrics.registry.getMetricsAsJSON().then((snapshot) => process.send?.({ iks: 'metrics-snapshot', id: message.id, snapshot }));
+            void metrics.registry.getMetricsAsJSON().then((snapshot) => process.send?.({ iks: 'metrics-snapshot', id: message.id, snapshot }, undefined, undefined, internals.ignoreSendError));
         }
         else if (message.iks === 'metrics-reply') {
             const waiting = pending.get(message.id);
@@ -67,7 +70,7 @@ export function serveWorkerMetrics(metrics: IksMetrics): void {
             resolve: (body) => (clearTimeout(timer), resolve(body)),
             reject: (error) => (clearTimeout(timer), reject(error))
         });
-        process.send?.({ iks: 'metrics-scrape', id });
+        process.send?.({ iks: 'metrics-scrape', id }, undefined, undefined, (error: Error | null) => error && pending.get(id)?.reject(error));
     }));
 }
 
@@ -86,7 +89,7 @@ export function aggregateWorkerMetrics(primary: IksMetrics): void {
 
             const timer = setTimeout(resolve, internals.collectTimeoutMs);
             collecting.set(id, { snapshots, expected: workers.length, done: () => (clearTimeout(timer), resolve()) });
-            workers.forEach((worker) => worker.send({ iks: 'metrics-request', id }));
+            workers.forEach((worker) => worker.send({ iks: 'metrics-request', id }, undefined, undefined, internals.ignoreSendError));
             if (workers.length === 0) {
                 collecting.get(id)!.done();
             }
@@ -111,8 +114,8 @@ export function aggregateWorkerMetrics(primary: IksMetrics): void {
         }
         else if (message.iks === 'metrics-scrape') {
             collect().then(
-                (body) => worker.isConnected() && worker.send({ iks: 'metrics-reply', id: message.id, body }),
-                (error: Error) => worker.isConnected() && worker.send({ iks: 'metrics-reply', id: message.id, error: error.message })
+                (body) => worker.send({ iks: 'metrics-reply', id: message.id, body }, undefined, undefined, internals.ignoreSendError),
+                (error: Error) => worker.send({ iks: 'metrics-reply', id: message.id, error: error.message }, undefined, undefined, internals.ignoreSendError)
             );
         }
     });

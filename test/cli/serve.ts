@@ -1,4 +1,5 @@
 import * as Fs from 'node:fs';
+import * as Net from 'node:net';
 import * as Os from 'node:os';
 import * as Path from 'node:path';
 
@@ -95,6 +96,22 @@ describe('iks serve --workers', () => {
         }
         finally {
             await serve?.stop('SIGKILL');
+        }
+    });
+
+    it('stops with an error when its workers cannot start, instead of restarting them forever', { timeout: 60_000 }, async () => {
+
+        const taken = Net.createServer();
+        await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+        try {
+            const port = (taken.address() as Net.AddressInfo).port;
+            const result = runIks(['serve', '--workers', '2'], { ...env, IKS_HTTP_PORT: String(port) });
+            expect(result.status).to.equal(2);
+            expect(result.stderr).to.contain('EADDRINUSE');
+            expect(result.stderr).to.match(/gateway worker \d+ could not start \(its error is above\); stopping/);
+        }
+        finally {
+            taken.close();
         }
     });
 

@@ -75,6 +75,8 @@ export class RedisStore implements Store {
     readonly #queueListeners = new Set<() => void>();
     // A connection in subscriber mode can run no other command, hence its own.
     #subscriber: Redis | Cluster | null = null;
+    #signalInFlight = false;
+    #signalAgain = false;
 
     constructor(options: RedisStoreOptions) {
 
@@ -373,8 +375,24 @@ export class RedisStore implements Store {
     /** Tells every process's updater that a name is due; after the write, so it finds it. */
     #signalQueued(): void {
 
+        // One signal in flight at a time, and one more after it for whatever was queued
+        // meanwhile: a burst of registrations wakes the updaters once or twice, not once per
+        // registration, and nothing queued after a signal was sent goes without one.
+        if (this.#signalInFlight) {
+            this.#signalAgain = true;
+            return;
+        }
+
+        this.#signalInFlight = true;
         // Fire and forget: the write is acknowledged already, and a lost signal costs one poll.
-        this.#client.publish(this.keys.queueSignal, '').catch(() => {});
+        this.#client.publish(this.keys.queueSignal, '').catch(() => {}).finally(() => {
+
+            this.#signalInFlight = false;
+            if (this.#signalAgain) {
+                this.#signalAgain = false;
+                this.#signalQueued();
+            }
+        });
     }
 
     #stopSubscriber(): void {

@@ -87,6 +87,41 @@ describe('RedisStore', () => {
         await Promise.all([updaterSide.close(), gatewaySide.close(), otherDomain.close()]);
     });
 
+    it('signals a burst of queued names once or twice, always after the last of them', async () => {
+
+        const prefix = `iks-burst-${process.pid}`;
+        const updaterSide = new RedisStore({ url: redis.url, keyPrefix: prefix });
+        const gatewaySide = new RedisStore({ url: redis.url, keyPrefix: prefix });
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        let calls = 0;
+        let lastSignal = 0;
+        updaterSide.onQueued(() => {
+
+            calls++;
+            lastSignal = Date.now();
+        });
+
+        for (const deadline = Date.now() + 5000; calls === 0 && Date.now() < deadline;) {
+            await gatewaySide.enqueue(['warm-up@example.test']);
+            await sleep(20);
+        }
+
+        await sleep(100);
+        const base = calls;
+        await Promise.all(Array.from({ length: 50 }, (_, i) => gatewaySide.putRegistrations([makeRegistration(`burst-${i}@example.test`)])));
+        const written = Date.now();
+        for (const deadline = Date.now() + 5000; lastSignal < written && Date.now() < deadline;) {
+            await sleep(5);
+        }
+
+        await sleep(100);
+        // One signal in flight, one more for everything queued while it was (a few, if the
+        // replies to the writes arrive in several reads): not fifty.
+        expect(calls - base).to.be.within(1, 5);
+        expect(lastSignal).to.be.at.least(written);
+        await Promise.all([updaterSide.close(), gatewaySide.close()]);
+    });
+
     it('needs a URL or a client', () => {
 
         expect(() => new RedisStore({})).to.throw(StoreUnavailable, /url or a client/);

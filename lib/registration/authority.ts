@@ -68,6 +68,12 @@ class DecisionReads {
         return read;
     }
 
+    /** Starts reading `name`'s registrations; a failure surfaces when they are awaited. */
+    prefetch(name: string): void {
+
+        this.registrations(name).catch(() => {});
+    }
+
     async registration(name: string, keyId: string): Promise<Registration | null> {
 
         return (await this.registrations(name)).find((registration) => registration.keyId === keyId) ?? null;
@@ -127,12 +133,15 @@ export class RegistrationAuthority {
         }
 
         const digest = requestDigest(request);
+        // Authenticating with the name's own key and every change read the name's registrations: ask for them in
+        // the same round trip. A read is harmless if the nonce turns out to be a replay.
+        const reads = new DecisionReads(store);
+        reads.prefetch(name);
         if (!(await store.rememberNonce(name, request.nonce, request.timestamp + replayWindow))) {
             throw new ReplayedRequest(`the nonce of this request was already used for ${name}; every request needs a new nonce`);
         }
 
         const base = { name, operation: request.operation, requestDigest: digest.toString('hex'), method: request.authentication.method };
-        const reads = new DecisionReads(store);
         const authenticated = await this.#authenticate(request, digest, clientAddress, now, reads);
         if ('failed' in authenticated) {
             return { ...base, outcome: 'authentication-failed', acceptedMethods: this.#settings.methods, reason: authenticated.failed };

@@ -8,7 +8,7 @@
 import type { IksConfig } from '../../config';
 import { loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
 import type { SigningKey } from '../../lib/keys/types';
-import type { Store } from '../../lib/store/types';
+import type { DocumentSource, Store } from '../../lib/store/types';
 import { buildDomainDocuments, buildNameDocuments, purgeTime, type NameDocuments, type PublishedDomainKey, type SigningPolicy } from './documents';
 
 export interface NameSignerOptions {
@@ -48,7 +48,8 @@ export class NameSigner {
     }
 
     /**
-     * Rebuilds, signs and stores every document of `name` (or of the domain itself), purges
+     * Rebuilds the documents of `name` (or of the domain itself) and signs and stores those
+     * that changed or are due for refreshing (all of them without `reuse`), purges
      * registrations past their retention, and queues the name for its next due time (unless
      * `schedule` is false: the queue loop does that with its ack, in one step).
      * Idempotent: it reads the current registrations, so a repeated delivery is harmless.
@@ -70,7 +71,7 @@ export class NameSigner {
         }
 
         // Both reads in one round trip (ioredis pipelines what is sent together).
-        const [stored, previous] = await Promise.all([store.getRegistrations(name), this.#options.reuse === false ? new Map() : store.getDocumentSources(name)]);
+        const [stored, previous] = await Promise.all([store.getRegistrations(name), this.#options.reuse === false ? new Map<string, DocumentSource>() : store.getDocumentSources(name)]);
         const registrations = [];
         for (const registration of stored) {
             const purgeAt = purgeTime(registration, policy.retention);

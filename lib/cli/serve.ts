@@ -33,7 +33,7 @@ const internals = {
 export async function runServe(config: IksConfig, options: ServeOptions, io: Output, untilSignal: () => Promise<string>): Promise<number> {
 
     if (Cluster.isWorker) {
-        return await serveWorker(config, io, untilSignal);
+        return await serveWorker(config);
     }
 
     const workers = options.workers ?? config.http.workers;
@@ -86,7 +86,7 @@ async function serveOne(config: IksConfig, io: Output, untilSignal: () => Promis
     return 0;
 }
 
-async function serveWorker(config: IksConfig, io: Output, untilSignal: () => Promise<string>): Promise<number> {
+async function serveWorker(config: IksConfig): Promise<number> {
 
     const store = storeFor(config);
     try {
@@ -96,12 +96,16 @@ async function serveWorker(config: IksConfig, io: Output, untilSignal: () => Pro
         await server.start();
         process.send?.({ iks: 'listening', uri: server.info.uri } satisfies WorkerMessage);
 
-        // The primary asks with a message; a terminal's Ctrl-C reaches every process of the group.
+        // The primary decides when the gateway stops and tells its workers. A terminal's Ctrl-C
+        // reaches every process of the group: workers leave it to the primary, so none is
+        // restarted on the way down. SIGTERM sent to one worker stops it (and the primary
+        // starts another); a primary that dies disconnects its workers, which then stop.
+        process.on('SIGINT', () => {});
         await new Promise<void>((resolve) => {
 
             process.on('message', (message: WorkerMessage) => message?.iks === 'shutdown' && resolve());
             process.once('disconnect', resolve);
-            void untilSignal().then(() => resolve());
+            process.once('SIGTERM', resolve);
         });
         await server.stop({ timeout: 5000 });
         return 0;

@@ -49,7 +49,11 @@ export function serveWorkerMetrics(metrics: IksMetrics): void {
         }
 
         if (message.iks === 'metrics-request') {
-            void metrics.registry.getMetricsAsJSON().then((snapshot) => process.send?.({ iks: 'metrics-snapshot', id: message.id, snapshot }, undefined, undefined, internals.ignoreSendError));
+            // A worker whose registry cannot be read is left out of the scrape by the primary's timeout.
+            metrics.registry.getMetricsAsJSON().then(
+                (snapshot) => process.send?.({ iks: 'metrics-snapshot', id: message.id, snapshot }, undefined, undefined, internals.ignoreSendError),
+                internals.ignoreSendError
+            );
         }
         else if (message.iks === 'metrics-reply') {
             const waiting = pending.get(message.id);

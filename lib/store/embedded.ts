@@ -21,7 +21,7 @@ export interface EmbeddedStoreOptions {
 }
 
 const internals = {
-    schemaVersion: 3,
+    schemaVersion: 4,
     limiterTable: 'failure_limits',
     // Expired nonces and counters are purged a batch at a time on the write path.
     purgeBatch: 100,

@@ -5,6 +5,7 @@ import * as Path from 'node:path';
 
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
+import Database from 'better-sqlite3';
 
 import { StoreUnavailable } from '../../lib/errors';
 import { EmbeddedStore, createStore } from '../../lib/store';
@@ -46,6 +47,32 @@ describe('EmbeddedStore', () => {
         expect(second.kind).to.equal('embedded');
         expect(await second.getRegistrations('bob@example.test')).to.equal([registration]);
         await second.close();
+    });
+
+    it('opens a store written by the previous schema and upgrades it in place', async () => {
+
+        const path = tempPath();
+        const registration = makeRegistration('bob@example.test');
+        const first = new EmbeddedStore({ path });
+        await first.putRegistrations([registration]);
+        await first.close();
+
+        // What schema 3 had: no document sources, one index over the queue's due times.
+        const old = new Database(path);
+        old.exec('DROP TABLE document_sources; DROP INDEX queue_waiting; DROP INDEX queue_leased; CREATE INDEX queue_due ON queue (due_at); PRAGMA user_version = 3;');
+        old.close();
+
+        const upgraded = new EmbeddedStore({ path });
+        expect((await upgraded.claim(10, 1000)).map((job) => job.name)).to.equal(['bob@example.test']);
+        expect(await upgraded.getDocumentSources('bob@example.test')).to.equal(new Map());
+        await upgraded.updateDocuments('bob@example.test', new Map([['list', { document: { body: '<l/>', etag: '"e"', signedAt: 1000, notAfter: 2000 }, source: 's' }]]), []);
+        expect((await upgraded.getDocumentSources('bob@example.test')).get('list')).to.equal({ source: 's', notAfter: 2000 });
+        await upgraded.close();
+
+        const check = new Database(path, { readonly: true });
+        expect(check.pragma('user_version', { simple: true })).to.equal(4);
+        expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queue' AND name LIKE 'queue_%' ORDER BY name").all()).to.equal([{ name: 'queue_leased' }, { name: 'queue_waiting' }]);
+        check.close();
     });
 
     it('lets two handles on one file (server and CLI) see each other\'s writes', async () => {

@@ -72,28 +72,39 @@ export function parsePublicKey(text: string): PublicKeyInfo {
         throw new InvalidKey('this is a private key; register only the public half (for example `openssl pkey -pubout` or the `.pub` file of ssh-keygen)');
     }
 
-    const { key, format } = container.includes('-----BEGIN') ? readPem(container) : readOpenSsh(container);
-    if (Buffer.isBuffer(key)) {
-        return describeSpki(key, { algorithm: rfc8410Algorithm(key)!, size: 256 }, format, container);
+    const read = container.includes('-----BEGIN') ? readPem(container) : readOpenSsh(container);
+    if ('spki' in read) {
+        return describeSpki(read.spki, { algorithm: read.algorithm, size: 256 }, read.format, container);
     }
 
-    return describeSpki(spkiDer(key), measure(key), format, container);
+    return describeSpki(spkiDer(read.key), measure(read.key), read.format, container);
 }
 
 
-/** The algorithm of a canonical RFC 8410 Ed25519/X25519 SPKI, or undefined for anything else. */
-export function rfc8410Algorithm(der: Buffer): 'ed25519' | 'x25519' | undefined {
+/** An Ed25519 or X25519 public key in the one SPKI form RFC 8410 allows. */
+export interface Rfc8410Key {
+    readonly algorithm: 'ed25519' | 'x25519';
+    /** The 32 bytes of the key, after the fixed header. */
+    readonly raw: Buffer;
+}
+
+/** The key of a canonical RFC 8410 Ed25519/X25519 SPKI, or undefined for anything else. */
+export function rfc8410Key(der: Buffer): Rfc8410Key | undefined {
 
     if (der.length !== internals.rfc8410Length) {
         return undefined;
     }
 
-    return internals.rfc8410.find(({ header }) => der.subarray(0, header.length).equals(header))?.algorithm;
+    const match = internals.rfc8410.find(({ header }) => der.subarray(0, header.length).equals(header));
+    return match && { algorithm: match.algorithm, raw: der.subarray(match.header.length) };
 }
 
 
-/** A key is a KeyObject, or the DER SPKI itself when that is already canonical (RFC 8410 keys). */
-function readPem(container: string): { key: KeyObject | Buffer; format: KeyFormat } {
+/** What a container holds: a key OpenSSL imported, or a canonical RFC 8410 SPKI taken as it is. */
+type ReadKey = { readonly key: KeyObject; readonly format: KeyFormat } | { readonly spki: Buffer; readonly algorithm: Rfc8410Key['algorithm']; readonly format: KeyFormat };
+
+
+function readPem(container: string): ReadKey {
 
     const blocks = container.split('-----BEGIN ').length - 1;
     if (blocks > 1) {
@@ -123,10 +134,10 @@ function readPem(container: string): { key: KeyObject | Buffer; format: KeyForma
         throw new InvalidKey('the PEM block is empty');
     }
 
-    const der = decodePem(container);
+    const { der, canonical } = decodePem(container);
     switch (label) {
         case 'PUBLIC KEY':
-            return { key: rfc8410Algorithm(der) ? der : importDer(der, 'spki'), format: 'spki' };
+            return canonical ? { spki: der, algorithm: canonical.algorithm, format: 'spki' } : { key: importDer(der, 'spki'), format: 'spki' };
 
         case 'RSA PUBLIC KEY':
             return { key: importDer(der, 'pkcs1'), format: 'spki' };
@@ -140,20 +151,21 @@ function readPem(container: string): { key: KeyObject | Buffer; format: KeyForma
 }
 
 
-function decodePem(container: string): Buffer {
+/** The DER body of a PEM block, and its RFC 8410 key when it is one. */
+function decodePem(container: string): { der: Buffer; canonical: Rfc8410Key | undefined } {
 
     // readPem has checked the armor: one block, no headers, base64 characters only.
     try {
         const der = Buffer.from(forge.pem.decode(container)[0]!.body, 'binary');
-        if (rfc8410Algorithm(der)) {
-            // Fixed bytes of an exact length: strict DER by construction.
-            return der;
+        const canonical = rfc8410Key(der);
+        if (!canonical) {
+            // Strict DER with nothing after the outer structure (`true` = strict; forge also refuses unparsed
+            // trailing bytes by default): what is fingerprinted is exactly what was sent. An RFC 8410
+            // SPKI is fixed bytes of an exact length: strict DER by construction.
+            forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')), true);
         }
 
-        // Strict DER with nothing after the outer structure (`true` = strict; forge also refuses unparsed
-        // trailing bytes by default): what is fingerprinted is exactly what was sent.
-        forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')), true);
-        return der;
+        return { der, canonical };
     }
     catch (err) {
         throw new InvalidKey('the PEM body is not one well-formed DER structure (corrupted base64 or trailing bytes)', { cause: err });
@@ -192,7 +204,7 @@ function certificateKey(der: Buffer): KeyObject {
 }
 
 
-function readOpenSsh(container: string): { key: KeyObject; format: KeyFormat } {
+function readOpenSsh(container: string): ReadKey {
 
     if (/[\r\n]/.test(container)) {
         throw new InvalidKey(`the text holds several lines; send ${internals.supported}`);

@@ -7,11 +7,10 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
-import { rfc8410Algorithm } from './parse-public-key';
+import { rfc8410Key } from './parse-public-key';
 
 const internals = {
-    okpCurves: { ed25519: 'Ed25519', x25519: 'X25519' } as const,
-    rfc8410HeaderLength: 12
+    okpCurves: { ed25519: 'Ed25519', x25519: 'X25519' } as const
 };
 
 /**
@@ -21,9 +20,9 @@ const internals = {
  */
 function importSpki(der: Buffer): KeyObject {
 
-    const algorithm = rfc8410Algorithm(der);
-    if (algorithm !== undefined) {
-        return createPublicKey({ key: { kty: 'OKP', crv: internals.okpCurves[algorithm], x: der.subarray(internals.rfc8410HeaderLength).toString('base64url') }, format: 'jwk' });
+    const canonical = rfc8410Key(der);
+    if (canonical) {
+        return createPublicKey({ key: { kty: 'OKP', crv: internals.okpCurves[canonical.algorithm], x: canonical.raw.toString('base64url') }, format: 'jwk' });
     }
 
     return createPublicKey({ key: der, format: 'der', type: 'spki' });

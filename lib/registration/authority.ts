@@ -133,8 +133,9 @@ export class RegistrationAuthority {
         }
 
         const digest = requestDigest(request);
-        // Authenticating with the name's own key and every change read the name's registrations: ask for them in
-        // the same round trip. A read is harmless if the nonce turns out to be a replay.
+        // Authenticating with the name's own key and every change read the name's
+        // registrations: ask for them in the nonce check's round trip. A read is harmless if
+        // the nonce turns out to be a replay.
         const reads = new DecisionReads(store);
         reads.prefetch(name);
         if (!(await store.rememberNonce(name, request.nonce, request.timestamp + replayWindow))) {

@@ -173,10 +173,10 @@ export function rssMb(pid: number): number {
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-/** CPU time a process and its children have used so far, ms (user + system, Linux /proc; children once they are reaped). */
+/** CPU time a process and its live children (cluster workers) have used so far, ms (user + system, Linux /proc). */
 export function cpuMs(pid: number): number {
 
-    // Fields 14-17 of /proc/PID/stat, after the parenthesised command name: utime, stime, cutime, cstime.
+    // Fields 14 and 15 of /proc/PID/stat, after the parenthesised command name: utime, stime.
     const fields = Fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
     const own = (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
     return own + childrenCpuMs(pid);

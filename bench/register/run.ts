@@ -46,8 +46,8 @@ async function main(): Promise<void> {
     const store = gateway.openStore();
     try {
         // Throughput: at most 4 new keys per entity, as users have a few keys each. Every change
-        // re-signs all of a name's documents, so piling hundreds of keys on a few names would
-        // measure that instead (BENCHMARKS.md).
+        // reads all of a name's registrations and re-signs its key list, so piling hundreds of
+        // keys on a few names would measure that instead (BENCHMARKS.md).
         const expected = Math.ceil(seconds * 4000);
         const entities = await makeEntities(store, Math.max(concurrency, Math.ceil(expected / 4)));
         await drained(store);

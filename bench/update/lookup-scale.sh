@@ -21,6 +21,8 @@ declare -A http gateway_pid redis_pid
 # CPU time of a process so far, in clock ticks (utime + stime of /proc/PID/stat).
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
+# Requests per CPU-second between two tick readings: per_cpu REQUESTS BEFORE AFTER.
+per_cpu() { echo "$1 * $hz / ($3 - $2)" | bc; }
 for n in "$small" "$large"; do
     redis_port=$(free_port)
     http[$n]=$(free_port)
@@ -44,7 +46,6 @@ for round in $(seq 1 "$rounds"); do
         NAMES=$n wrk -t1 -c50 -d"$duration" -s bench/update/random-name.lua "http://127.0.0.1:${http[$n]}" >"$work/wrk.txt"
         g1=$(ticks "${gateway_pid[$n]}"); r1=$(ticks "${redis_pid[$n]}")
         requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$work/wrk.txt")
-        per_cpu() { echo "$requests * $hz / ($2 - $1)" | bc; }
-        echo "round $round, $n names: $(sed -n 's/^Requests\/sec: *//p' "$work/wrk.txt") req/s; $(per_cpu "$g0" "$g1") per gateway CPU-s; $(per_cpu "$r0" "$r1") per redis CPU-s$(grep -E 'Non-2xx|Socket errors' "$work/wrk.txt" | sed 's/^/; /' || true)"
+        echo "round $round, $n names: $(sed -n 's/^Requests\/sec: *//p' "$work/wrk.txt") req/s; $(per_cpu "$requests" "$g0" "$g1") per gateway CPU-s; $(per_cpu "$requests" "$r0" "$r1") per redis CPU-s$(grep -E 'Non-2xx|Socket errors' "$work/wrk.txt" | sed 's/^/; /' || true)"
     done
 done

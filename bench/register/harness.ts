@@ -13,6 +13,7 @@ import * as Path from 'node:path';
 import { nameToUrlForm } from '../../lib/names';
 import { createStore } from '../../lib/store';
 import type { Store } from '../../lib/store/types';
+import { childProcesses } from '../../test/helpers/process';
 
 export { makeEntities, post, registerRequest, revokeRequest, send, type Entity, type PreparedRequest } from '../../test/helpers/registration-requests';
 
@@ -179,22 +180,9 @@ export function cpuMs(pid: number): number {
     // Fields 14 and 15 of /proc/PID/stat, after the parenthesised command name: utime, stime.
     const fields = Fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
     const own = (Number(fields[11]) + Number(fields[12])) * 1000 / 100;
-    return own + childrenCpuMs(pid);
+    return own + childProcesses(pid).reduce((sum, child) => sum + cpuMs(child), 0);
 }
 
-/** CPU time of the live child processes of `pid` (cluster workers), ms. */
-function childrenCpuMs(pid: number): number {
-
-    let total = 0;
-    for (const entry of Fs.readdirSync(`/proc/${pid}/task`)) {
-        const children = Fs.readFileSync(`/proc/${pid}/task/${entry}/children`, 'utf8').trim();
-        for (const child of children === '' ? [] : children.split(' ')) {
-            total += cpuMs(Number(child));
-        }
-    }
-
-    return total;
-}
 
 export function hasRedis(): boolean {
 

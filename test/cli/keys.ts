@@ -16,6 +16,7 @@ import type { DnsAuthorityApi } from '../../plugins/dns-authority';
 import { createUpdater } from '../../workers/updater';
 import { zonePaths } from '../../workers/updater/zone';
 import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
+import { eventually } from '../helpers/eventually';
 import { freePort } from '../helpers/process';
 
 export const lab = Lab.script();
@@ -28,17 +29,6 @@ function capture(): Output & { stdout: string[]; stderr: string[] } {
     return { stdout, stderr, out: (line) => stdout.push(...line.split('\n')), err: (line) => stderr.push(line) };
 }
 
-async function eventually(check: () => boolean | Promise<boolean>, deadlineMs = 20_000): Promise<void> {
-
-    const deadline = Date.now() + deadlineMs;
-    while (!(await check())) {
-        if (Date.now() > deadline) {
-            throw new Error('condition not reached before the deadline');
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-}
 
 describe('iks init and iks keys rotate ksk', () => {
 

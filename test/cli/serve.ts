@@ -7,32 +7,12 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
 import { nameToUrlForm } from '../../lib/names';
-import { freePort, runIks, startIks, type RunningProcess } from '../helpers/process';
+import { eventually } from '../helpers/eventually';
+import { childProcesses, freePort, runIks, startIks, type RunningProcess } from '../helpers/process';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
-
-/** The live child processes of `pid` (Linux /proc). */
-function childrenOf(pid: number): number[] {
-
-    return Fs.readdirSync(`/proc/${pid}/task`)
-        .flatMap((task) => Fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(' '))
-        .filter((entry) => entry !== '')
-        .map(Number);
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting until ${what}`);
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-}
 
 describe('iks serve --workers', () => {
 
@@ -62,7 +42,7 @@ describe('iks serve --workers', () => {
             const base = (await serve.waitFor(/http:\/\/127\.0\.0\.1:\d+/)).trim();
             expect(serve.output()).to.contain('with 2 worker processes');
             const primary = serve.child.pid!;
-            const first = childrenOf(primary);
+            const first = childProcesses(primary);
             expect(first).to.have.length(2);
 
             // Every connection is new, so the primary hands them round the workers; each answer is counted once.
@@ -80,14 +60,14 @@ describe('iks serve --workers', () => {
 
             process.kill(first[0]!, 'SIGKILL');
             await serve.waitFor(/gateway worker \d+ exited \(SIGKILL\); starting another/);
-            await until(() => childrenOf(primary).length === 2 && !childrenOf(primary).includes(first[0]!), 'a new worker replaced the dead one');
+            await eventually(() => childProcesses(primary).length === 2 && !childProcesses(primary).includes(first[0]!), 30_000, 'a new worker replacing the dead one');
             for (let i = 0; i < 6; ++i) {
                 const response = await fetch(url, { headers: { connection: 'close' } });
                 expect(response.status).to.equal(404);
                 await response.arrayBuffer();
             }
 
-            const workers = childrenOf(primary);
+            const workers = childProcesses(primary);
             expect(await serve.stop('SIGTERM')).to.equal(0);
             serve = undefined;
             for (const pid of workers) {

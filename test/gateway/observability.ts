@@ -19,24 +19,13 @@ import { RedisStore } from '../../lib/store';
 import type { DnsAuthorityApi } from '../../plugins/dns-authority';
 import { createUpdater } from '../../workers/updater';
 import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
+import { eventually } from '../helpers/eventually';
 import { injectFetch } from '../helpers/inject-fetch';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
 
-/** Polls `check` until it holds or the deadline passes (never a fixed sleep). */
-async function eventually(check: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
-
-    const deadline = Date.now() + deadlineMs;
-    while (!(await check())) {
-        if (Date.now() > deadline) {
-            throw new Error('condition not reached before the deadline');
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-}
 
 /** One sample of the Prometheus text, or undefined. */
 function sample(text: string, series: string): number | undefined {

@@ -3,6 +3,7 @@
  * process, as a user would, with its own data dir and free ports.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as Fs from 'node:fs';
 import * as Net from 'node:net';
 import * as Path from 'node:path';
 
@@ -97,4 +98,14 @@ export function runIks(args: readonly string[], env: NodeJS.ProcessEnv, input?: 
 
     const result = spawnSync(process.execPath, [iksBin, ...args], { env: { ...process.env, IKS_FROM_SOURCE: '1', ...env }, input, encoding: 'utf8', timeout: 120_000 });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+
+/** The live child processes of `pid` (Linux /proc): a cluster primary's workers. */
+export function childProcesses(pid: number): number[] {
+
+    return Fs.readdirSync(`/proc/${pid}/task`)
+        .flatMap((task) => Fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(' '))
+        .filter((entry) => entry !== '')
+        .map(Number);
 }

@@ -2,20 +2,80 @@
  * The two measurements of bench/register: a closed-loop registration load, and the
  * delay from an acknowledgement to what a lookup serves (not a test).
  */
+import { spawn, spawnSync } from 'node:child_process';
+import * as Fs from 'node:fs';
+import * as Os from 'node:os';
+import * as Path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { lookupUrl, registerRequest, revokeRequest, send, type Entity, type PreparedRequest } from './harness';
+import { lookupUrl, percentile, registerRequest, revokeRequest, send, type Entity, type PreparedRequest } from './harness';
 
 export interface LoadResult {
+    /** What generated the load: this process, or wrk. */
+    readonly generator: 'node' | 'wrk';
     readonly accepted: number;
     readonly refused: number;
     readonly errors: number;
     readonly elapsedMs: number;
-    readonly latencies: number[];
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    /** CPU time the generator used, ms. */
+    readonly generatorCpuMs: number;
     readonly firstError?: string;
 }
 
-/** `concurrency` senders take prepared requests until they run out or `durationMs` passes. */
+export function hasWrk(): boolean {
+
+    return spawnSync('wrk', ['--version']).error === undefined;
+}
+
+/**
+ * The same closed-loop load from wrk (one thread, `concurrency` connections), which sends
+ * each prepared request once (bench/register/wrk-register.lua). A generator in C takes
+ * about a tenth of the CPU this process takes per request, and on a 2-core machine the
+ * generator's CPU is taken from the server.
+ */
+export async function wrkLoad(base: string, prepared: PreparedRequest[], concurrency: number, durationMs: number): Promise<LoadResult> {
+
+    const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-bench-wrk-'));
+    try {
+        const file = Path.join(work, 'requests');
+        Fs.writeFileSync(file, prepared.map((request) => request.body).join('\0'));
+        const script = Path.join(__dirname, 'wrk-register.lua');
+        // `times` prints the shell's and then its children's CPU time: wrk's.
+        const child = spawn('bash', ['-c', 'wrk "$@" && times', 'wrk', '-t1', `-c${concurrency}`, `-d${Math.round(durationMs / 1000)}s`, '--timeout', '30s', '-s', script, base], { env: { ...process.env, IKS_BENCH_REQUESTS: file }, stdio: ['ignore', 'pipe', 'inherit'] });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => output += chunk.toString());
+        const code = await new Promise((resolve) => child.once('exit', resolve));
+        const summary = /^IKS-WRK (\{.*\})$/m.exec(output);
+        const cpu = /\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(output);
+        if (code !== 0 || summary === null || cpu === null) {
+            throw new Error(`wrk failed (${code}):\n${output}`);
+        }
+
+        const counts = JSON.parse(summary[1]!) as { accepted: number; refused: number; exhausted: number; errors: number; durationUs: number; p50Us: number; p99Us: number };
+        if (counts.exhausted > 0) {
+            throw new Error(`wrk ran out of prepared requests (${counts.exhausted} more asked): prepare more`);
+        }
+
+        return {
+            generator: 'wrk',
+            accepted: counts.accepted,
+            refused: counts.refused,
+            errors: counts.errors,
+            elapsedMs: counts.durationUs / 1000,
+            p50Ms: counts.p50Us / 1000,
+            p99Ms: counts.p99Us / 1000,
+            generatorCpuMs: (Number(cpu[1]) * 60 + Number(cpu[2]) + Number(cpu[3]) * 60 + Number(cpu[4])) * 1000,
+            ...(counts.refused + counts.errors > 0 ? { firstError: `${counts.refused} answers were not "accepted", ${counts.errors} socket errors or timeouts` } : {})
+        };
+    }
+    finally {
+        Fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+/** `concurrency` senders in this process take prepared requests until they run out or `durationMs` passes. */
 export async function gatewayLoad(base: string, prepared: PreparedRequest[], concurrency: number, durationMs: number): Promise<LoadResult> {
 
     let next = 0;
@@ -24,6 +84,7 @@ export async function gatewayLoad(base: string, prepared: PreparedRequest[], con
     let errors = 0;
     let firstError: string | undefined;
     const latencies: number[] = [];
+    const cpuBefore = process.cpuUsage();
     const start = performance.now();
     const deadline = start + durationMs;
 
@@ -49,8 +110,19 @@ export async function gatewayLoad(base: string, prepared: PreparedRequest[], con
 
     await Promise.all(Array.from({ length: concurrency }, sender));
     const elapsedMs = performance.now() - start;
+    const cpu = process.cpuUsage(cpuBefore);
     latencies.sort((a, b) => a - b);
-    return { accepted, refused, errors, elapsedMs, latencies, ...(firstError !== undefined ? { firstError } : {}) };
+    return {
+        generator: 'node',
+        accepted,
+        refused,
+        errors,
+        elapsedMs,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        generatorCpuMs: (cpu.user + cpu.system) / 1000,
+        ...(firstError !== undefined ? { firstError } : {})
+    };
 }
 
 /** Polls `url` every 2 ms until `seen(body)`; the time from `since` (ms), or throws after 10 s. */

@@ -8,13 +8,17 @@
  *
  *   npx ts-node --transpile-only bench/register/run.ts [--redis] [--layout split]
  *       [--workers N] [--seconds 10] [--concurrency 32] [--samples 300]
- *       [--poll-interval MS] [--everysec]
+ *       [--poll-interval MS] [--everysec] [--generator wrk|node]
+ *
+ * The load comes from wrk when it is installed (bench/register/wrk-register.lua sends each
+ * prepared request once), else from this process: on a 2-core machine the generator's CPU
+ * is taken from the server, and wrk takes about a tenth of what node:http takes.
  *
  * Delays are measured by polling the query route every 2 ms (their resolution), with
  * `--samples` registrations kept 4 in flight, so they are delays under light load.
  */
 import type { Store } from '../../lib/store/types';
-import { gatewayLoad, measureDelays } from './measure';
+import { gatewayLoad, hasWrk, measureDelays, wrkLoad } from './measure';
 import { cpuMs, hasRedis, type Layout, makeEntities, option, percentile, registerRequest, send, startGateway, type PreparedRequest } from './harness';
 
 /** Waits until the updater has nothing due (at most 2 min); resolves with how long that took, ms. */
@@ -42,6 +46,12 @@ async function main(): Promise<void> {
     const appendfsync = process.argv.includes('--everysec') ? 'everysec' as const : 'always' as const;
     const layout: Layout = process.argv.includes('split') ? 'split' : 'quickstart';
     const workers = option('workers', 1);
+    const generatorIndex = process.argv.indexOf('--generator');
+    const generator = generatorIndex >= 0 ? process.argv[generatorIndex + 1] : hasWrk() ? 'wrk' : 'node';
+    if (generator !== 'wrk' && generator !== 'node') {
+        throw new Error('--generator is wrk or node');
+    }
+
     const gateway = await startGateway({ redis, appendfsync, layout, workers, env: { IKS_REGISTER_MAX_KEYS_PER_NAME: '1000', ...(pollInterval > 0 ? { IKS_UPDATER_POLL_INTERVAL: String(pollInterval) } : {}) } });
     const store = gateway.openStore();
     try {
@@ -61,10 +71,8 @@ async function main(): Promise<void> {
         await Promise.all(prepared.splice(0, 200).map((request) => send(gateway.base, request)));
         const measured = [...gateway.pids, ...(gateway.redisPid !== undefined ? [gateway.redisPid] : [])];
         const cpuBefore = measured.map(cpuMs);
-        const generatorBefore = process.cpuUsage();
-        const load = await gatewayLoad(gateway.base, prepared, concurrency, seconds * 1000);
+        const load = await (generator === 'wrk' ? wrkLoad : gatewayLoad)(gateway.base, prepared, concurrency, seconds * 1000);
         const cpuUsed = measured.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
-        const generator = process.cpuUsage(generatorBefore);
 
         // The delays are those of a quiet service: let the updater finish the load's backlog first.
         const drainMs = await drained(store);
@@ -83,8 +91,8 @@ async function main(): Promise<void> {
         cpuUsed.forEach((used, i) => console.log(`  CPU of ${roles[i]}: ${(used / load.elapsedMs * 100).toFixed(0)} % of one core, ${perRegistration(used).toFixed(2)} ms per registration`));
         const serverMs = perRegistration(cpuUsed.reduce((sum, used) => sum + used, 0));
         console.log(`  server side in all: ${serverMs.toFixed(2)} ms of CPU per registration, so 2,000/s needs ${(2 * serverMs).toFixed(1)} cores for the server alone`);
-        console.log(`  CPU of this load generator: ${((generator.user + generator.system) / 1000 / load.elapsedMs * 100).toFixed(0)} % of one core`);
-        console.log(`  request latency under that load: p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`);
+        console.log(`  CPU of the load generator (${load.generator === 'wrk' ? 'wrk' : 'node:http in this process'}): ${(load.generatorCpuMs / load.elapsedMs * 100).toFixed(0)} % of one core`);
+        console.log(`  request latency under that load: p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms`);
         console.log(`  updater backlog left when the load stopped: drained in ${drainMs} ms`);
         console.log(`register ack → key listed (${delays.listed.length} samples): ${fmt(delays.listed)}`);
         console.log(`revoke ack → signed revocation served (${delays.revoked.length} samples): ${fmt(delays.revoked)}`);

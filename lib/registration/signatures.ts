@@ -8,6 +8,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 
 import { InvalidKey } from '../errors';
+import { verifyEd25519 } from '../keys/ed25519';
 import type { Assertion } from './request';
 import { encodeFields } from './fields';
 import { renderTime } from '../xml/render';
@@ -43,6 +44,10 @@ function hashFor(key: KeyObject): string | null {
 }
 
 function verifyWith(publicKey: KeyObject, message: Buffer, signature: Buffer): boolean {
+
+    if (publicKey.asymmetricKeyType === 'ed25519') {
+        return verifyEd25519(publicKey, message, signature);
+    }
 
     try {
         return verify(hashFor(publicKey), message, publicKey, signature);

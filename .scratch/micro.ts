@@ -1,0 +1,43 @@
+import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
+import { parsePublicKey } from '../lib/keys';
+import { readEnvelope } from '../lib/registration/soap';
+import { readRequest, requestDigest } from '../lib/registration/request';
+import { verifyRequestSignature } from '../lib/registration/signatures';
+import { registrationOf } from '../lib/store/registration';
+import { registerRequest } from '../test/helpers/registration-requests';
+import { renderAndSign } from '../lib/xmldsig';
+import { buildNameDocuments } from '../workers/updater/documents';
+import { VerificationKeys } from '../lib/keys/verification-keys';
+import { parseXml } from '../lib/xml/parse';
+
+function time(label: string, n: number, fn: (i: number) => unknown) {
+    for (let i = 0; i < Math.min(n, 500); i++) fn(i);
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn(i);
+    console.log(label.padEnd(40), (Number(process.hrtime.bigint() - t) / n / 1000).toFixed(1), 'us');
+}
+const pair = generateKeyPairSync('ed25519');
+const key = parsePublicKey(pair.publicKey.export({ type: 'spki', format: 'pem' }) as string);
+const entity = { name: 'bench-1@example.test', authKey: pair.privateKey, authKeyId: key.id };
+const reqs = Array.from({ length: 2000 }, () => registerRequest(entity));
+console.log('body bytes', reqs[0]!.body.length);
+time('parseXml', 2000, (i) => parseXml(reqs[i % 2000]!.body));
+time('readEnvelope', 2000, (i) => readEnvelope(reqs[i % 2000]!.body, 65536));
+const els = reqs.map((r) => readEnvelope(r.body, 65536));
+time('readRequest', 2000, (i) => readRequest(els[i % 2000]!));
+const rr = els.map((e) => readRequest(e));
+time('requestDigest', 2000, (i) => requestDigest(rr[i % 2000]!));
+const vk = new VerificationKeys();
+const pub = vk.get(key.spki);
+const digests = rr.map((r) => requestDigest(r));
+time('verify (openssl)', 2000, (i) => verifyRequestSignature(pub, digests[i % 2000]!, (rr[i % 2000]!.authentication as any).signature));
+time('parsePublicKey(container)', 2000, (i) => parsePublicKey((rr[i % 2000] as any).container));
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const rsk = { algorithm: 'ecdsa-p256-sha256' as const, keyName: 'rsk.example.test', privateKey: ec.privateKey };
+time('ack renderAndSign', 2000, (i) => renderAndSign({ type: 'RegistrationAnswer', name: 'bench-1@example.test', issuedAt: 1795688000000, notAfter: 1795688300000, operation: 'register', outcome: 'accepted', requestDigest: digests[i%2000]!.toString('base64'), keyId: 'abc', state: 'active' } as any, rsk as any));
+const k2 = parsePublicKey(generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }) as string);
+const regs = [registrationOf('bench-1@example.test', key, ['iks-auth'], 1795688000000), registrationOf('bench-1@example.test', k2, ['sign'], 1795688001000)];
+const policy = { validity: 86400_000, refreshBefore: 3600_000, retention: 86400_000 * 30 };
+const first = buildNameDocuments('bench-1@example.test', regs.slice(0, 1), rsk as any, policy, 1795688000000);
+const prev = new Map([...first.sources].map(([slot, source]) => [slot, { source, notAfter: first.documents.get(slot)!.notAfter }]));
+time('buildNameDocuments (2 keys, 1 new)', 2000, () => buildNameDocuments('bench-1@example.test', regs, rsk as any, policy, 1795688002000, prev));

@@ -37,8 +37,9 @@ const internals = {
         { algorithm: 'ed25519' as const, header: Buffer.from('302a300506032b6570032100', 'hex') },
         { algorithm: 'x25519' as const, header: Buffer.from('302a300506032b656e032100', 'hex') }
     ],
-    rfc8410Length: 44
-}
+    rfc8410Length: 44,
+    base64: /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+};
 
 
 /**
@@ -134,7 +135,7 @@ function readPem(container: string): ReadKey {
         throw new InvalidKey('the PEM block is empty');
     }
 
-    const { der, canonical } = decodePem(container);
+    const { der, canonical } = decodePem(body);
     switch (label) {
         case 'PUBLIC KEY':
             return canonical ? { spki: der, algorithm: canonical.algorithm, format: 'spki' } : { key: importDer(der, 'spki'), format: 'spki' };
@@ -151,12 +152,18 @@ function readPem(container: string): ReadKey {
 }
 
 
-/** The DER body of a PEM block, and its RFC 8410 key when it is one. */
-function decodePem(container: string): { der: Buffer; canonical: Rfc8410Key | undefined } {
+/** The DER bytes of a PEM block's body (RFC 7468 base64 lines), and its RFC 8410 key when it is one. */
+function decodePem(body: string): { der: Buffer; canonical: Rfc8410Key | undefined } {
 
-    // readPem has checked the armor: one block, no headers, base64 characters only.
+    // readPem has checked the armor: one block, no headers, base64 characters and white space only.
+    // Buffer.from skips what is not base64, so padding is checked here: only at the end.
+    const base64 = body.replace(/[\r\n\t ]/g, '');
+    if (!internals.base64.test(base64)) {
+        throw new InvalidKey('the PEM body is not one well-formed DER structure (corrupted base64 or trailing bytes)');
+    }
+
     try {
-        const der = Buffer.from(forge.pem.decode(container)[0]!.body, 'binary');
+        const der = Buffer.from(base64, 'base64');
         const canonical = rfc8410Key(der);
         if (!canonical) {
             // Strict DER with nothing after the outer structure (`true` = strict; forge also refuses unparsed

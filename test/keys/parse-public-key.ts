@@ -448,6 +448,17 @@ describe('parsePublicKey()', () => {
             rejects(armor('PUBLIC KEY', Buffer.from('not der at all')), /not one well-formed DER structure/);
         });
 
+        it('a PEM body whose base64 is padded before its end, or cut short', () => {
+
+            // Buffer.from(…, 'base64') would read both without a word: padding in the middle of
+            // the body, and a body one character short of its padding.
+            const base64 = createPublicKey(ed25519Pem()).export({ type: 'spki', format: 'der' }).toString('base64');
+            const wrap = (body: string) => `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----\n`;
+            rejects(wrap(`${base64.slice(0, 40)}==${base64.slice(40)}`), /not one well-formed DER structure/);
+            rejects(wrap(base64.slice(0, -1)), /not one well-formed DER structure/);
+            expect(parsePublicKey(wrap(`${base64.slice(0, 30)}\n${base64.slice(30)}`)).algorithm).to.equal('ed25519');
+        });
+
         it('a PUBLIC KEY block that holds no SubjectPublicKeyInfo', () => {
 
             const { n } = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });

@@ -6,7 +6,7 @@
  * any message under the identity key. Where no prebuilt libsodium binding loads, OpenSSL
  * verifies.
  */
-import { verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 
 type Sodium = typeof import('sodium-native');
 
@@ -30,6 +30,18 @@ const internals = {
 export function ed25519Backend(): 'libsodium' | 'openssl' {
 
     return internals.sodium ? 'libsodium' : 'openssl';
+}
+
+/**
+ * The public key object of a raw 32-byte Ed25519 key. Imported as JWK: OpenSSL takes the
+ * bytes directly (~6 µs) instead of through its DER decoder (~75 µs), and the raw bytes
+ * are kept for libsodium.
+ */
+export function ed25519PublicKey(raw: Buffer): KeyObject {
+
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+    internals.rawKeys.set(key, Buffer.from(raw));
+    return key;
 }
 
 function rawPublicKey(publicKey: KeyObject): Buffer {

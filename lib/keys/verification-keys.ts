@@ -7,11 +7,8 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
+import { ed25519PublicKey } from './ed25519';
 import { rfc8410Key } from './parse-public-key';
-
-const internals = {
-    okpCurves: { ed25519: 'Ed25519', x25519: 'X25519' } as const
-};
 
 /**
  * Imports a DER SPKI. Ed25519/X25519 keys go in as JWK: the raw 32 bytes are handed to
@@ -21,8 +18,12 @@ const internals = {
 function importSpki(der: Buffer): KeyObject {
 
     const canonical = rfc8410Key(der);
+    if (canonical?.algorithm === 'ed25519') {
+        return ed25519PublicKey(canonical.raw);
+    }
+
     if (canonical) {
-        return createPublicKey({ key: { kty: 'OKP', crv: internals.okpCurves[canonical.algorithm], x: canonical.raw.toString('base64url') }, format: 'jwk' });
+        return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: canonical.raw.toString('base64url') }, format: 'jwk' });
     }
 
     return createPublicKey({ key: der, format: 'der', type: 'spki' });

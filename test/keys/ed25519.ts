@@ -6,7 +6,7 @@ import * as Path from 'node:path';
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
-import { ed25519Backend, verifyEd25519 } from '../../lib/keys/ed25519';
+import { ed25519Backend, ed25519PublicKey, verifyEd25519 } from '../../lib/keys/ed25519';
 
 export const lab = Lab.script();
 const { describe, it } = lab;
@@ -52,6 +52,17 @@ describe('verifyEd25519', () => {
                 expect(verifyEd25519(pair.publicKey, candidateMessage, candidateSignature)).to.be.false();
             }
         }
+    });
+
+    it('makes from raw bytes the key OpenSSL exports, which verifies that key\'s signatures', () => {
+
+        const pair = generateKeyPairSync('ed25519');
+        const raw = Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url');
+        const key = ed25519PublicKey(raw);
+        expect(key.equals(pair.publicKey)).to.be.true();
+        raw.fill(0);                // the caller's buffer is not kept
+        const message = Buffer.from('message');
+        expect(verifyEd25519(key, message, sign(null, message, pair.privateKey))).to.be.true();
     });
 
     it('refuses a signature by another key', () => {

@@ -17,9 +17,30 @@
  * Delays are measured by polling the query route every 2 ms (their resolution), with
  * `--samples` registrations kept 4 in flight, so they are delays under light load.
  */
+import { generateKeyPairSync, sign } from 'node:crypto';
+
 import type { Store } from '../../lib/store/types';
 import { gatewayLoad, hasWrk, measureDelays, wrkLoad } from './measure';
 import { cpuMs, hasRedis, type Layout, makeEntities, option, percentile, registerRequest, send, startGateway, type PreparedRequest } from './harness';
+
+/**
+ * A fixed piece of CPU work timed in this process (ECDSA P-256 signatures, µs each). The
+ * host's speed drifts by up to 2× within an hour (other tenants of the machine), so each
+ * run says how fast the machine was before and after its load; compare runs whose
+ * calibrations agree.
+ */
+function calibrate(): number {
+
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const message = Buffer.alloc(256, 1);
+    const rounds = 2000;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < rounds; ++i) {
+        sign('sha256', message, privateKey);
+    }
+
+    return Number(process.hrtime.bigint() - start) / rounds / 1000;
+}
 
 /** Waits until the updater has nothing due (at most 2 min); resolves with how long that took, ms. */
 async function drained(store: Store): Promise<number> {
@@ -67,12 +88,14 @@ async function main(): Promise<void> {
             prepared.push(registerRequest(entities[i % entities.length]!));
         }
 
+        const speedBefore = calibrate();
         // Warm up JIT and connections; not counted.
         await Promise.all(prepared.splice(0, 200).map((request) => send(gateway.base, request)));
         const measured = [...gateway.pids, ...(gateway.redisPid !== undefined ? [gateway.redisPid] : [])];
         const cpuBefore = measured.map(cpuMs);
         const load = await (generator === 'wrk' ? wrkLoad : gatewayLoad)(gateway.base, prepared, concurrency, seconds * 1000);
         const cpuUsed = measured.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
+        const speedAfter = calibrate();
 
         // The delays are those of a quiet service: let the updater finish the load's backlog first.
         const drainMs = await drained(store);
@@ -85,6 +108,7 @@ async function main(): Promise<void> {
         const store_ = redis ? `Redis (AOF, appendfsync ${appendfsync})` : 'embedded (SQLite WAL)';
         const processes = layout === 'split' ? `iks serve --workers ${workers} + iks updater` : 'iks quickstart (gateway + in-process updater)';
         console.log(`store: ${store_}; processes: ${processes}; updater poll interval: ${pollInterval > 0 ? `${pollInterval} ms` : 'default'}`);
+        console.log(`host speed: one P-256 signature took ${speedBefore.toFixed(1)} µs before the load, ${speedAfter.toFixed(1)} µs after (lower is faster)`);
         console.log(`registrations/s (user-key auth, ${concurrency} in flight, ${(load.elapsedMs / 1000).toFixed(1)} s): ${(load.accepted / load.elapsedMs * 1000).toFixed(0)}  (accepted ${load.accepted}, refused ${load.refused}, errors ${load.errors})`);
         const roles = [...(layout === 'split' ? ['gateway (all workers)', 'updater'] : ['gateway + in-process updater']), 'redis-server'];
         const perRegistration = (used: number) => used / Math.max(1, load.accepted);

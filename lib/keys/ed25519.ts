@@ -1,10 +1,10 @@
 /**
  * Ed25519 verification, the costliest step of user-key authentication. libsodium
  * (sodium-native) verifies in about half the time OpenSSL 3 takes (55–80 µs against
- * 115–160 µs on a quiet host here), and is the stricter of the two: it refuses small-order public keys and
- * non-canonical encodings, where OpenSSL accepts R = identity, S = 0 as a signature of
- * any message under the identity key. Where no prebuilt libsodium binding loads, OpenSSL
- * verifies.
+ * 115–160 µs on a quiet host here), and is the stricter of the two: it refuses
+ * small-order public keys and non-canonical encodings, where OpenSSL accepts R = identity,
+ * S = 0 as a signature of any message under the identity key. Where no prebuilt libsodium
+ * binding loads, OpenSSL verifies.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 

@@ -95,10 +95,10 @@ async function main(): Promise<void> {
         const cpuBefore = measured.map(cpuMs);
         const load = await (generator === 'wrk' ? wrkLoad : gatewayLoad)(gateway.base, prepared, concurrency, seconds * 1000);
         const cpuUsed = measured.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
-        const speedAfter = calibrate();
 
         // The delays are those of a quiet service: let the updater finish the load's backlog first.
         const drainMs = await drained(store);
+        const speedAfter = calibrate();
         // One entity per sample: each round sees a name with its auth key and the key it adds.
         const delayEntities = await makeEntities(store, samples, 'delay');
         await drained(store);

@@ -28,6 +28,7 @@ export interface RedisStoreOptions {
 }
 
 interface QueueCommands {
+    putRegistrations(registrations: string, pending: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<number>;
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
     claimName(pending: string, leased: string, leases: string, attempts: string, name: string, now: number, leaseMs: number, token: string): Promise<number | null>;
     ackJob(leased: string, leases: string, attempts: string, failed: string, pending: string, name: string, token: string, ...nextDueAt: number[]): Promise<number>;
@@ -39,8 +40,14 @@ interface QueueCommands {
     queueDepth(pending: string, leased: string): Promise<number>;
 }
 
+/** A MULTI queueing putRegistrations script calls (ioredis adds defined commands to it). */
+interface ScriptTransaction {
+    putRegistrations(registrations: string, pending: string, now: number, name: string, ...keyIdsAndJson: string[]): ScriptTransaction;
+    exec(): Promise<Array<[Error | null, unknown]> | null>;
+}
+
 const internals = {
-    scripts: ['claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-2', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    scripts: ['putRegistrations-2', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-2', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
     // well beyond a command's timeout, see putRegistrations.
@@ -169,14 +176,32 @@ export class RedisStore implements Store {
 
         const now = Date.now();
         if (!this.#isCluster) {
-            // One MULTI: registrations and their queue entries land together or not at all.
-            const multi = this.#client.multi();
+            // One script call per name (putRegistrations-2.lua): a name's queue entry and its
+            // registrations land together. Several names (an import) go in one MULTI.
+            const byName = new Map<string, string[]>();
             for (const registration of registrations) {
-                multi.hset(this.keys.registrations(registration.name), registration.keyId, JSON.stringify(registration));
-                multi.zadd(this.keys.pending, 'LT', now, registration.name);
+                const fields = byName.get(registration.name) ?? [];
+                fields.push(registration.keyId, JSON.stringify(registration));
+                byName.set(registration.name, fields);
             }
 
-            await this.#call(() => multi.exec());
+            if (byName.size === 1) {
+                const [name, fields] = byName.entries().next().value!;
+                await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, now, name, ...fields));
+            }
+            else {
+                const multi = this.#client.multi() as unknown as ScriptTransaction;
+                for (const [name, fields] of byName) {
+                    multi.putRegistrations(this.keys.registrations(name), this.keys.pending, now, name, ...fields);
+                }
+
+                // EXEC answers a script error inside the transaction as a result, not a rejection.
+                const failed = (await this.#call(() => multi.exec()))?.find(([error]) => error !== null);
+                if (failed) {
+                    throw failed[0];
+                }
+            }
+
             this.#signalQueued();
             return;
         }

@@ -122,6 +122,26 @@ describe('RedisStore', () => {
         await Promise.all([updaterSide.close(), gatewaySide.close()]);
     });
 
+    it('throws, rather than reporting success, when a registration of a several-name write fails', async () => {
+
+        const prefix = `iks-wrongtype-${process.pid}`;
+        const store = new RedisStore({ url: redis.url, keyPrefix: prefix });
+        const { Redis } = await import('ioredis');
+        const raw = new Redis(redis.url);
+        try {
+            // b's registrations key holds a string: HSET fails inside the transaction's second script call.
+            await raw.set(store.keys.registrations('b@example.test'), 'not a hash');
+            await expect(store.putRegistrations([makeRegistration('a@example.test'), makeRegistration('b@example.test')])).to.reject(/WRONGTYPE/);
+            await expect(store.putRegistrations([makeRegistration('b@example.test')])).to.reject(/WRONGTYPE/);
+        }
+        finally {
+            const keys = await raw.keys(`${prefix}:*`);
+            await raw.del(...keys);
+            await raw.quit();
+            await store.close();
+        }
+    });
+
     it('needs a URL or a client', () => {
 
         expect(() => new RedisStore({})).to.throw(StoreUnavailable, /url or a client/);

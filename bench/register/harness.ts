@@ -121,7 +121,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const httpPort = await freePort();
     const dnsPort = await freePort();
-    const env = { ...process.env, IKS_FROM_SOURCE: process.env.IKS_FROM_SOURCE === '1' ? '1' : '0', IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(httpPort), IKS_DNS_PORT: String(dnsPort), IKS_LOG_LEVEL: 'warn', IKS_REDIS_URL: redisUrl ?? '', ...options.env };
+    // The young-generation size the Docker image and `npm start` use (docs/operations.md);
+    // NODE_OPTIONS set by the caller, even empty, replaces it.
+    const env = { ...process.env, NODE_OPTIONS: process.env.NODE_OPTIONS ?? '--max-semi-space-size=64', IKS_FROM_SOURCE: process.env.IKS_FROM_SOURCE === '1' ? '1' : '0', IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(httpPort), IKS_DNS_PORT: String(dnsPort), IKS_LOG_LEVEL: 'warn', IKS_REDIS_URL: redisUrl ?? '', ...options.env };
     // IKS_BENCH_PROFILE=DIR writes a CPU profile of each IKS process there (node --cpu-prof).
     const profile = process.env.IKS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.IKS_BENCH_PROFILE] : [];
     const iks = (args: string[]) => spawn(process.execPath, [...profile, Path.join(root, 'bin', 'iks.js'), ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -20,8 +20,9 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 
 import type { Store } from '../../lib/store/types';
+import { childProcesses } from '../../test/helpers/process';
 import { gatewayLoad, hasWrk, measureDelays, wrkLoad } from './measure';
-import { cpuMs, hasRedis, type Layout, makeEntities, option, percentile, registerRequest, send, startGateway, type PreparedRequest } from './harness';
+import { cpuMs, hasRedis, type Layout, makeEntities, option, percentile, registerRequest, rssMb, send, startGateway, type PreparedRequest } from './harness';
 
 /**
  * A fixed piece of CPU work timed in this process (ECDSA P-256 signatures, µs each). The
@@ -95,6 +96,8 @@ async function main(): Promise<void> {
         const cpuBefore = measured.map(cpuMs);
         const load = await (generator === 'wrk' ? wrkLoad : gatewayLoad)(gateway.base, prepared, concurrency, seconds * 1000);
         const cpuUsed = measured.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
+        // A cluster's workers are children of the gateway process: count them with it.
+        const residentMb = gateway.pids.map((pid) => [pid, ...childProcesses(pid)].reduce((sum, each) => sum + rssMb(each), 0));
 
         // The delays are those of a quiet service: let the updater finish the load's backlog first.
         const drainMs = await drained(store);
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
         cpuUsed.forEach((used, i) => console.log(`  CPU of ${roles[i]}: ${(used / load.elapsedMs * 100).toFixed(0)} % of one core, ${perRegistration(used).toFixed(2)} ms per registration`));
         const serverMs = perRegistration(cpuUsed.reduce((sum, used) => sum + used, 0));
         console.log(`  server side in all: ${serverMs.toFixed(2)} ms of CPU per registration, so 2,000/s needs ${(2 * serverMs).toFixed(1)} cores for the server alone`);
+        console.log(`  resident memory after the load: ${residentMb.map((mb, i) => `${roles[i]} ${mb.toFixed(0)} MB`).join(', ')}`);
         console.log(`  CPU of the load generator (${load.generator === 'wrk' ? 'wrk' : 'node:http in this process'}): ${(load.generatorCpuMs / load.elapsedMs * 100).toFixed(0)} % of one core`);
         console.log(`  request latency under that load: p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms`);
         console.log(`  updater backlog left when the load stopped: drained in ${drainMs} ms`);

@@ -34,6 +34,8 @@ function request()
     return prepared
 end
 
+-- A compressed answer does not contain the plain <Outcome> text, so it counts as refused:
+-- SOAP answers are sent uncompressed although the request accepts gzip.
 function response(status, headers, body)
     if status == 200 and body:find("<Outcome>accepted</Outcome>", 1, true) then
         accepted = accepted + 1
@@ -51,6 +53,7 @@ function done(summary, latency)
     end
     io.write(string.format('IKS-WRK {"accepted":%d,"refused":%d,"exhausted":%d,"errors":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d}\n',
         accepted, refused, exhausted,
-        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+        -- Non-2xx answers are counted as refused above, not as errors.
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
         summary.duration, latency:percentile(50), latency:percentile(99)))
 end

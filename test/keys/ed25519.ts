@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-
 import * as Path from 'node:path';
 
 import * as Lab from '@hapi/lab';
@@ -92,7 +91,7 @@ describe('verifyEd25519', () => {
         expect(verifyEd25519(pair.publicKey, message, malleated)).to.be.false();
     });
 
-    it('refuses the universal forgery under a small-order key that OpenSSL accepts', () => {
+    it('refuses the universal forgery R = identity, S = 0 under a small-order key', () => {
 
         // Public key = the identity point; R = identity, S = 0 satisfies [S]B = R + [k]A for every message.
         const identity = Buffer.alloc(32);

@@ -3,6 +3,4 @@
 declare module 'sodium-native' {
     /** libsodium crypto_sign_verify_detached: a 64-byte signature, a 32-byte public key. */
     export function crypto_sign_verify_detached(signature: Buffer, message: Buffer, publicKey: Buffer): boolean;
-    export const crypto_sign_BYTES: number;
-    export const crypto_sign_PUBLICKEYBYTES: number;
 }

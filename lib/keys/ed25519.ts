@@ -22,8 +22,7 @@ const internals = {
     })(),
     // The raw 32 bytes of each public key seen, read once per KeyObject.
     rawKeys: new WeakMap<KeyObject, Buffer>(),
-    signatureBytes: 64,
-    publicKeyBytes: 32
+    signatureBytes: 64
 };
 
 /** Which implementation verifies Ed25519 signatures in this process. */
@@ -71,10 +70,10 @@ export function verifyEd25519(publicKey: KeyObject, message: Buffer, signature: 
         }
     }
 
-    const raw = rawPublicKey(publicKey);
-    if (signature.length !== internals.signatureBytes || raw.length !== internals.publicKeyBytes) {
+    // libsodium throws for a signature of another length; such a signature is simply not valid.
+    if (signature.length !== internals.signatureBytes) {
         return false;
     }
 
-    return sodium.crypto_sign_verify_detached(signature, message, raw);
+    return sodium.crypto_sign_verify_detached(signature, message, rawPublicKey(publicKey));
 }

@@ -175,16 +175,17 @@ export class RedisStore implements Store {
         }
 
         const now = Date.now();
+        // Name → its hash fields: keyId, registration JSON pairs.
+        const byName = new Map<string, string[]>();
+        for (const registration of registrations) {
+            const fields = byName.get(registration.name) ?? [];
+            fields.push(registration.keyId, JSON.stringify(registration));
+            byName.set(registration.name, fields);
+        }
+
         if (!this.#isCluster) {
             // One script call per name (putRegistrations-2.lua): a name's queue entry and its
             // registrations land together. Several names (an import) go in one MULTI.
-            const byName = new Map<string, string[]>();
-            for (const registration of registrations) {
-                const fields = byName.get(registration.name) ?? [];
-                fields.push(registration.keyId, JSON.stringify(registration));
-                byName.set(registration.name, fields);
-            }
-
             if (byName.size === 1) {
                 const [name, fields] = byName.entries().next().value!;
                 await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, now, name, ...fields));
@@ -211,17 +212,9 @@ export class RedisStore implements Store {
         // the registrations are written (one MULTI per name, one slot each), then the names
         // are made due now. A crash after the write leaves the intent, which comes due and
         // publishes the change; a crash before it signs an unchanged name, which is harmless.
-        const names = [...new Set(registrations.map((registration) => registration.name))];
+        const names = [...byName.keys()];
         await this.enqueue(names, now + internals.intentGrace);
-        await Promise.all(names.map((name) => {
-
-            const multi = this.#client.multi();
-            for (const registration of registrations.filter((candidate) => candidate.name === name)) {
-                multi.hset(this.keys.registrations(name), registration.keyId, JSON.stringify(registration));
-            }
-
-            return this.#call(() => multi.exec());
-        }));
+        await Promise.all([...byName].map(([name, fields]) => this.#call(() => this.#client.multi().hset(this.keys.registrations(name), ...fields).exec())));
         await this.enqueue(names, now);
     }
 

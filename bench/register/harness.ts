@@ -191,11 +191,12 @@ export function option(name: string, fallback: number): number {
     return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
-/** Resident set size of a process, MB (Linux /proc). */
+/** Resident set size of a process and its live children (cluster workers), MB (Linux /proc). */
 export function rssMb(pid: number): number {
 
     const status = Fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+    const own = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+    return own + childProcesses(pid).reduce((sum, child) => sum + rssMb(child), 0);
 }
 
 /** CPU time a process and its live children (cluster workers) have used so far, ms (user + system, Linux /proc). */

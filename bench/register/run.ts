@@ -20,7 +20,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 
 import type { Store } from '../../lib/store/types';
-import { childProcesses } from '../../test/helpers/process';
 import { gatewayLoad, hasWrk, measureDelays, wrkLoad } from './measure';
 import { cpuMs, hasRedis, type Layout, makeEntities, option, percentile, registerRequest, rssMb, send, startGateway, type PreparedRequest } from './harness';
 
@@ -96,8 +95,7 @@ async function main(): Promise<void> {
         const cpuBefore = measured.map(cpuMs);
         const load = await (generator === 'wrk' ? wrkLoad : gatewayLoad)(gateway.base, prepared, concurrency, seconds * 1000);
         const cpuUsed = measured.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
-        // A cluster's workers are children of the gateway process: count them with it.
-        const residentMb = gateway.pids.map((pid) => [pid, ...childProcesses(pid)].reduce((sum, each) => sum + rssMb(each), 0));
+        const residentMb = gateway.pids.map(rssMb);
 
         // The delays are those of a quiet service: let the updater finish the load's backlog first.
         const drainMs = await drained(store);

@@ -23,6 +23,19 @@ after(async () => {
     await redis.stop();
 });
 
+/** Deletes every key under `prefix` on the test's own redis-server. */
+async function deleteKeys(prefix: string): Promise<void> {
+
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redis.url);
+    const keys = await raw.keys(`${prefix}:*`);
+    if (keys.length > 0) {
+        await raw.del(...keys);
+    }
+
+    await raw.quit();
+}
+
 storeContract(lab, 'redis', async () => {
 
     // A unique prefix per test; cleanup deletes only that prefix's keys.
@@ -32,18 +45,7 @@ storeContract(lab, 'redis', async () => {
         store,
         async cleanup() {
 
-            const cleaner = new RedisStore({ url: redis.url, keyPrefix: prefix });
-            const client = (cleaner as unknown as { keys: RedisKeys }).keys;
-            void client;
-            const { Redis } = await import('ioredis');
-            const raw = new Redis(redis.url);
-            const keys = await raw.keys(`${prefix}:*`);
-            if (keys.length > 0) {
-                await raw.del(...keys);
-            }
-
-            await raw.quit();
-            await cleaner.close();
+            await deleteKeys(prefix);
             await store.close();
         }
     };
@@ -135,9 +137,8 @@ describe('RedisStore', () => {
             await expect(store.putRegistrations([makeRegistration('b@example.test')])).to.reject(/WRONGTYPE/);
         }
         finally {
-            const keys = await raw.keys(`${prefix}:*`);
-            await raw.del(...keys);
             await raw.quit();
+            await deleteKeys(prefix);
             await store.close();
         }
     });

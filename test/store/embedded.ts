@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 
 import { StoreUnavailable } from '../../lib/errors';
 import { EmbeddedStore, createStore } from '../../lib/store';
+import type { Registration } from '../../lib/store/types';
 import { makeRegistration } from '../helpers/domain';
 import { storeContract } from './contract';
 
@@ -16,6 +17,17 @@ export const lab = Lab.script();
 const { describe, it } = lab;
 
 const tempPath = () => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-sqlite-')), 'nested', 'store.sqlite');
+
+/** A closed store at a new path that holds one registration for bob. */
+async function storeWithBob(): Promise<{ path: string; registration: Registration }> {
+
+    const path = tempPath();
+    const registration = makeRegistration('bob@example.test');
+    const first = new EmbeddedStore({ path });
+    await first.putRegistrations([registration]);
+    await first.close();
+    return { path, registration };
+}
 
 storeContract(lab, 'embedded', async () => {
 
@@ -36,11 +48,7 @@ describe('EmbeddedStore', () => {
 
     it('keeps data across close and reopen, in a private directory', async () => {
 
-        const path = tempPath();
-        const registration = makeRegistration('bob@example.test');
-        const first = new EmbeddedStore({ path });
-        await first.putRegistrations([registration]);
-        await first.close();
+        const { path, registration } = await storeWithBob();
         expect(Fs.statSync(Path.dirname(path)).mode & 0o777).to.equal(0o700);
 
         const second = createStore({ dataDir: Path.dirname(path) });
@@ -51,11 +59,7 @@ describe('EmbeddedStore', () => {
 
     it('opens a store written by the previous schema and upgrades it in place', async () => {
 
-        const path = tempPath();
-        const registration = makeRegistration('bob@example.test');
-        const first = new EmbeddedStore({ path });
-        await first.putRegistrations([registration]);
-        await first.close();
+        const { path } = await storeWithBob();
 
         // What schema 3 had: no document sources, one index over the queue's due times.
         const old = new Database(path);

@@ -208,6 +208,30 @@ export function cpuMs(pid: number): number {
     return own + childProcesses(pid).reduce((sum, child) => sum + cpuMs(child), 0);
 }
 
+/** What a redis-server has done so far (INFO stats and commandstats): the bench reports them per registration. */
+export interface RedisCounters {
+    readonly commands: number;
+    /** Reads from client sockets: commands pipelined together arrive in one. */
+    readonly reads: number;
+    readonly byCommand: ReadonlyMap<string, number>;
+}
+
+export function redisCounters(url: string): RedisCounters {
+
+    const { hostname, port } = new URL(url);
+    const info = spawnSync('redis-cli', ['-h', hostname, '-p', port, 'info', 'all'], { encoding: 'utf8', timeout: 10_000 });
+    if (info.status !== 0) {
+        throw new Error(`redis-cli info failed: ${info.stderr}`);
+    }
+
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info.stdout)?.[1] ?? NaN);
+    const byCommand = new Map<string, number>();
+    for (const [, command, calls] of info.stdout.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+        byCommand.set(command!, Number(calls));
+    }
+
+    return { commands: field('total_commands_processed'), reads: field('total_reads_processed'), byCommand };
+}
 
 export function hasRedis(): boolean {
 

@@ -21,7 +21,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 
 import type { Store } from '../../lib/store/types';
 import { gatewayLoad, hasWrk, measureDelays, wrkLoad } from './measure';
-import { cpuMs, hasRedis, type Layout, makeEntities, option, percentile, registerRequest, rssMb, send, startGateway, type PreparedRequest } from './harness';
+import { cpuMs, hasRedis, redisCounters, type Layout, makeEntities, option, percentile, registerRequest, rssMb, send, startGateway, type PreparedRequest } from './harness';
 
 /**
  * A fixed piece of CPU work timed in this process (ECDSA P-256 signatures, µs each). The
@@ -93,9 +93,11 @@ async function main(): Promise<void> {
         await Promise.all(prepared.splice(0, 200).map((request) => send(gateway.base, request)));
         const measured = [...gateway.pids, ...(gateway.redisPid !== undefined ? [gateway.redisPid] : [])];
         const cpuBefore = measured.map(cpuMs);
+        const redisBefore = gateway.redisUrl !== undefined ? redisCounters(gateway.redisUrl) : null;
         const load = await (generator === 'wrk' ? wrkLoad : gatewayLoad)(gateway.base, prepared, concurrency, seconds * 1000);
         const cpuUsed = measured.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
         const residentMb = gateway.pids.map(rssMb);
+        const redisAfter = gateway.redisUrl !== undefined ? redisCounters(gateway.redisUrl) : null;
 
         // The delays are those of a quiet service: let the updater finish the load's backlog first.
         const drainMs = await drained(store);
@@ -116,6 +118,13 @@ async function main(): Promise<void> {
         cpuUsed.forEach((used, i) => console.log(`  CPU of ${roles[i]}: ${(used / load.elapsedMs * 100).toFixed(0)} % of one core, ${perRegistration(used).toFixed(2)} ms per registration`));
         const serverMs = perRegistration(cpuUsed.reduce((sum, used) => sum + used, 0));
         console.log(`  server side in all: ${serverMs.toFixed(2)} ms of CPU per registration, so 2,000/s needs ${(2 * serverMs).toFixed(1)} cores for the server alone`);
+        if (redisBefore !== null && redisAfter !== null) {
+            const per = (after: number, before: number) => ((after - before) / Math.max(1, load.accepted)).toFixed(1);
+            const top = [...redisAfter.byCommand].map(([command, calls]) => [command, calls - (redisBefore.byCommand.get(command) ?? 0)] as const)
+                .filter(([, calls]) => calls > 0).sort((a, b) => b[1] - a[1]).slice(0, 8);
+            console.log(`  Redis per registration: ${per(redisAfter.commands, redisBefore.commands)} commands (those run by scripts included) in ${per(redisAfter.reads, redisBefore.reads)} socket reads; ${top.map(([command, calls]) => `${command} ${(calls / Math.max(1, load.accepted)).toFixed(2)}`).join(', ')}`);
+        }
+
         console.log(`  resident memory after the load: ${residentMb.map((mb, i) => `${roles[i]} ${mb.toFixed(0)} MB`).join(', ')}`);
         console.log(`  CPU of the load generator (${load.generator === 'wrk' ? 'wrk' : 'node:http in this process'}): ${(load.generatorCpuMs / load.elapsedMs * 100).toFixed(0)} % of one core`);
         console.log(`  request latency under that load: p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms`);

@@ -8,7 +8,8 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 
 import { InvalidKey } from '../errors';
-import { verifyEd25519 } from '../keys/ed25519';
+import { Ed25519Key, verifyEd25519 } from '../keys/ed25519';
+import type { VerificationKey } from '../keys/verification-keys';
 import type { Assertion } from './request';
 import { encodeFields } from './fields';
 import { renderTime } from '../xml/render';
@@ -43,9 +44,9 @@ function hashFor(key: KeyObject): string | null {
     throw new InvalidKey(`a ${String(key.asymmetricKeyType)} key cannot sign IKS requests; use Ed25519, ECDSA or RSA`);
 }
 
-function verifyWith(publicKey: KeyObject, message: Buffer, signature: Buffer): boolean {
+function verifyWith(publicKey: VerificationKey, message: Buffer, signature: Buffer): boolean {
 
-    if (publicKey.asymmetricKeyType === 'ed25519') {
+    if (publicKey instanceof Ed25519Key || publicKey.asymmetricKeyType === 'ed25519') {
         return verifyEd25519(publicKey, message, signature);
     }
 
@@ -78,7 +79,7 @@ export function signRequestDigest(privateKey: KeyObject, digest: Buffer): Buffer
  * Whether `signature` is `publicKey`'s signature over the request digest. Never throws:
  * keys that cannot sign and malformed signatures are simply not valid.
  */
-export function verifyRequestSignature(publicKey: KeyObject, digest: Buffer, signature: Buffer): boolean {
+export function verifyRequestSignature(publicKey: VerificationKey, digest: Buffer, signature: Buffer): boolean {
 
     return verifyWith(publicKey, requestMessage(digest), signature);
 }
@@ -90,7 +91,7 @@ export function signAssertion(privateKey: KeyObject, assertion: Omit<Assertion, 
 }
 
 /** Whether the assertion carries `publicKey`'s signature over its fields. Never throws. */
-export function verifyAssertionSignature(publicKey: KeyObject, assertion: Assertion): boolean {
+export function verifyAssertionSignature(publicKey: VerificationKey, assertion: Assertion): boolean {
 
     return verifyWith(publicKey, assertionMessage(assertion), assertion.signature);
 }

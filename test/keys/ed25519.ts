@@ -5,7 +5,8 @@ import * as Path from 'node:path';
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
-import { ed25519Backend, ed25519PublicKey, verifyEd25519 } from '../../lib/keys/ed25519';
+import { InvalidKey } from '../../lib/errors';
+import { ed25519Backend, Ed25519Key, verifyEd25519 } from '../../lib/keys/ed25519';
 
 export const lab = Lab.script();
 const { describe, it } = lab;
@@ -53,15 +54,25 @@ describe('verifyEd25519', () => {
         }
     });
 
-    it('makes from raw bytes the key OpenSSL exports, which verifies that key\'s signatures', () => {
+    it('verifies with a key made from raw bytes, whose OpenSSL key object is the key OpenSSL exported', () => {
 
         const pair = generateKeyPairSync('ed25519');
         const raw = Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url');
-        const key = ed25519PublicKey(raw);
-        expect(key.equals(pair.publicKey)).to.be.true();
+        const key = new Ed25519Key(raw);
         raw.fill(0);                // the caller's buffer is not kept
+        expect(key.keyObject.equals(pair.publicKey)).to.be.true();
+        expect(key.keyObject).to.shallow.equal(key.keyObject);
         const message = Buffer.from('message');
-        expect(verifyEd25519(key, message, sign(null, message, pair.privateKey))).to.be.true();
+        const signature = sign(null, message, pair.privateKey);
+        expect(verifyEd25519(key, message, signature)).to.be.true();
+        expect(verifyEd25519(key, Buffer.from('other'), signature)).to.be.false();
+    });
+
+    it('refuses raw keys of a length other than 32 bytes', () => {
+
+        for (const length of [0, 31, 33, 57]) {
+            expect(() => new Ed25519Key(Buffer.alloc(length, 1))).to.throw(InvalidKey, `an Ed25519 public key is 32 bytes, not ${length}`);
+        }
     });
 
     it('refuses a signature by another key', () => {
@@ -109,13 +120,15 @@ describe('verifyEd25519', () => {
         const refuseSodium = `const Module = require('node:module'); const load = Module._load; Module._load = function (request, ...rest) { if (request === 'sodium-native') { throw new Error('no binding'); } return load.call(this, request, ...rest); };`;
         const script = `${refuseSodium}
             const { generateKeyPairSync, sign } = require('node:crypto');
-            const { ed25519Backend, verifyEd25519 } = require(${JSON.stringify(Path.join(__dirname, '..', '..', 'lib', 'keys', 'ed25519.ts'))});
+            const { ed25519Backend, Ed25519Key, verifyEd25519 } = require(${JSON.stringify(Path.join(__dirname, '..', '..', 'lib', 'keys', 'ed25519.ts'))});
             const pair = generateKeyPairSync('ed25519');
+            const raw = new Ed25519Key(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x, 'base64url'));
             const message = Buffer.from('message');
             const signature = sign(null, message, pair.privateKey);
-            console.log(JSON.stringify([ed25519Backend(), verifyEd25519(pair.publicKey, message, signature), verifyEd25519(pair.publicKey, Buffer.from('other'), signature), verifyEd25519(pair.publicKey, message, signature.subarray(1))]));`;
+            console.log(JSON.stringify([ed25519Backend(), verifyEd25519(pair.publicKey, message, signature), verifyEd25519(pair.publicKey, Buffer.from('other'), signature), verifyEd25519(pair.publicKey, message, signature.subarray(1)),
+                verifyEd25519(raw, message, signature), verifyEd25519(raw, Buffer.from('other'), signature)]));`;
         const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { encoding: 'utf8', cwd: Path.join(__dirname, '..', '..') });
         expect(child.status, child.stderr).to.equal(0);
-        expect(JSON.parse(child.stdout)).to.equal(['openssl', true, false, false]);
+        expect(JSON.parse(child.stdout)).to.equal(['openssl', true, false, false, true, false]);
     });
 });

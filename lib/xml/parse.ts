@@ -4,13 +4,14 @@
  * fast-xml-parser is fast but lenient: it expands internal DOCTYPE entities, accepts
  * undefined entity references, text after the root and unbound prefixes. So the text is
  * screened first (size, DOCTYPE/ENTITY and every other markup declaration, processing
- * instructions, characters XML forbids), well-formedness is checked by its validator,
- * entity references are decoded here (only the five predefined ones and character
- * references), and namespaces are resolved here.
+ * instructions, characters IKS XML does not carry: lib/xml/characters.ts), well-formedness
+ * is checked by its validator, entity references are decoded here (only the five
+ * predefined ones and character references), and namespaces are resolved here.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 import { InvalidXml } from '../errors';
+import { FORBIDDEN_CHARACTER } from './characters';
 
 export interface XmlElement {
     /** Qualified name as written (`soap:Envelope`). */
@@ -40,7 +41,6 @@ const internals = {
     defaultMaxDepth: 32,
     xmlNamespace: 'http://www.w3.org/XML/1998/namespace',
     xmlnsNamespace: 'http://www.w3.org/2000/xmlns/',
-    illegalChar: /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u,
     // `<!` may only open a comment or a CDATA section: DOCTYPE, ENTITY, ELEMENT, ATTLIST… are refused.
     declaration: /<!(?!--|\[CDATA\[)/,
     processingInstruction: /<\?/g,
@@ -68,7 +68,7 @@ const internals = {
 /**
  * Refuses text that must not reach any XML parser: over `maxBytes`, with a DOCTYPE or
  * any other markup declaration (entity expansion, XXE), with processing instructions
- * other than a leading XML declaration, or with characters XML 1.0 forbids.
+ * other than a leading XML declaration, or with characters IKS XML does not carry.
  * Throws InvalidXml with the reason.
  */
 export function screenXml(text: string, maxBytes: number = internals.defaultMaxBytes): void {
@@ -98,8 +98,8 @@ export function screenXml(text: string, maxBytes: number = internals.defaultMaxB
         }
     }
 
-    if (internals.illegalChar.test(text)) {
-        throw new InvalidXml('XML input contains a character XML 1.0 does not allow');
+    if (FORBIDDEN_CHARACTER.test(text)) {
+        throw new InvalidXml('XML input contains a character IKS XML does not carry (one XML 1.0 forbids, or NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR)');
     }
 }
 
@@ -226,8 +226,8 @@ function decode(raw: string): string {
             const digits = match[1] ?? match[2]!;
             const code = digits.length > 8 ? Infinity : parseInt(digits, match[1] !== undefined ? 16 : 10);
             const decoded = code <= 0x10FFFF ? String.fromCodePoint(code) : '\u0000';
-            if (internals.illegalChar.test(decoded)) {
-                throw new InvalidXml('XML contains a character reference to a character XML 1.0 does not allow');
+            if (FORBIDDEN_CHARACTER.test(decoded)) {
+                throw new InvalidXml('XML contains a character reference to a character IKS XML does not carry (one XML 1.0 forbids, or NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR)');
             }
 
             out += decoded;

@@ -79,9 +79,9 @@ describe('parseXml()', () => {
         expect(() => parseXml('<a>a & b</a>')).to.throw(InvalidXml);
     });
 
-    it('refuses character references to characters XML does not allow', () => {
+    it('refuses character references to characters IKS XML does not carry', () => {
 
-        for (const ref of ['&#0;', '&#x1;', '&#xFFFE;', '&#xD800;', '&#x110000;', '&#x000000000041;']) {
+        for (const ref of ['&#0;', '&#x1;', '&#xFFFE;', '&#xD800;', '&#x110000;', '&#x000000000041;', '&#x85;', '&#x2028;', '&#8233;']) {
             expect(() => parseXml(`<a>${ref}</a>`)).to.throw(InvalidXml, /character reference/);
         }
     });
@@ -111,10 +111,15 @@ describe('parseXml()', () => {
         expect(() => parseXml(nested(5000), { maxDepth: 10 })).to.throw(InvalidXml);
     });
 
-    it('refuses characters XML 1.0 does not allow', () => {
+    it('refuses characters XML 1.0 does not allow, and NEL, LS and PS, which no IKS document can carry', () => {
 
-        expect(() => parseXml('<a>\u0000</a>')).to.throw(InvalidXml, 'XML input contains a character XML 1.0 does not allow');
-        expect(() => parseXml('<a>\uD800</a>')).to.throw(InvalidXml, /does not allow/);
+        expect(() => parseXml('<a>\u0000</a>')).to.throw(InvalidXml, 'XML input contains a character IKS XML does not carry (one XML 1.0 forbids, or NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR)');
+        for (const bad of ['\uD800', '\u0085', '\u2028', '\u2029']) {
+            expect(() => parseXml(`<a>x${bad}</a>`)).to.throw(InvalidXml, /does not carry/);
+            expect(() => parseXml(`<a t="${bad}"/>`)).to.throw(InvalidXml, /does not carry/);
+        }
+
+        expect(parseXml('<a>\u0084\u2027\u202A\u{10FFFF}</a>').children).to.equal(['\u0084\u2027\u202A\u{10FFFF}']);
     });
 
     it('refuses malformed documents', () => {

@@ -27,6 +27,8 @@ export interface ImportOptions {
 
 export interface ImportResult {
     readonly imported: number;
+    /** Keys left as they were because they are revoked in the store (a revocation is final). */
+    readonly revoked: number;
     readonly invalid: ReadonlyArray<{ line: number; reason: string }>;
 }
 
@@ -109,7 +111,7 @@ export async function importFile(file: string, store: Store, options: ImportOpti
     }
 
     if (invalid.length > 0 && !options.skipInvalid) {
-        return { imported: 0, invalid };
+        return { imported: 0, revoked: 0, invalid };
     }
 
     // Pass 2: write in batches; each batch also enqueues its names atomically.
@@ -119,6 +121,16 @@ export async function importFile(file: string, store: Store, options: ImportOpti
     const skip = new Set(invalid.map((entry) => entry.line));
     let batch: Registration[] = [];
     let imported = 0;
+    let revoked = 0;
+    const write = async () => {
+
+        const unwritten = await store.putRegistrations(batch);
+        imported += batch.length - unwritten.length;
+        revoked += unwritten.length;
+        bar?.update(imported + revoked);
+        batch = [];
+    };
+
     for await (const { number, text } of lines(file)) {
         if (skip.has(number)) {
             continue;
@@ -126,21 +138,16 @@ export async function importFile(file: string, store: Store, options: ImportOpti
 
         batch.push(registrationFromLine(text, options.domain, now()));
         if (batch.length >= batchSize) {
-            await store.putRegistrations(batch);
-            imported += batch.length;
-            bar?.update(imported);
-            batch = [];
+            await write();
         }
     }
 
     if (batch.length > 0) {
-        await store.putRegistrations(batch);
-        imported += batch.length;
+        await write();
     }
 
-    bar?.update(imported);
     bar?.stop();
-    return { imported, invalid };
+    return { imported, revoked, invalid };
 }
 
 export const maxReportedErrors = internals.maxReported;

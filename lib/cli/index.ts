@@ -171,7 +171,7 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
                     return;
                 }
 
-                io.out(`imported ${outcome.imported} key(s)${outcome.invalid.length > 0 ? `, skipped ${outcome.invalid.length} invalid line(s)` : ''}`);
+                io.out(`imported ${outcome.imported} key(s)${outcome.invalid.length > 0 ? `, skipped ${outcome.invalid.length} invalid line(s)` : ''}${outcome.revoked > 0 ? `, left ${outcome.revoked} revoked key(s) revoked (a revocation is final)` : ''}`);
             });
         });
 

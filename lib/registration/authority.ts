@@ -377,8 +377,13 @@ export class RegistrationAuthority {
             return refuse(`${name} already has ${others} active keys, the most this domain allows; revoke one first`);
         }
 
-        // Registering an active key again updates its usage and expiry.
-        await store.putRegistrations([registrationOf(name, key, request.usage, same?.registeredAt ?? now, request.expiresAt)]);
+        // Registering an active key again updates its usage and expiry; the store keeps a key
+        // revoked since it was read above as it is.
+        const unwritten = await store.putRegistrations([registrationOf(name, key, request.usage, same?.registeredAt ?? now, request.expiresAt)]);
+        if (unwritten.length > 0) {
+            return refuse(`key ${key.id} of ${name} was revoked; a revoked key cannot be registered again`);
+        }
+
         return { outcome: 'accepted', keyId: key.id, state: 'active', reason: `key ${key.id} registered for ${name}; it is published at the updater's next run` };
     }
 
@@ -391,6 +396,7 @@ export class RegistrationAuthority {
         }
 
         if (registration.revokedAt === undefined) {
+            // A revocation that lands meanwhile is kept (the first one stands): either way the key is revoked.
             await store.putRegistrations([{ ...registration, revokedAt: now, ...(reason !== undefined ? { revocationReason: reason } : {}) }]);
         }
 

@@ -52,7 +52,7 @@ export class EmbeddedStore implements Store {
     readonly #db: Database.Database;
     readonly #statements;
     readonly #enqueueMany: (names: readonly string[], dueAt: number) => void;
-    readonly #putRegistrations: (registrations: readonly Registration[], now: number) => void;
+    readonly #putRegistrations: (registrations: readonly Registration[], now: number) => Registration[];
     readonly #replace: (name: string, documents: ReadonlyMap<string, StoredDocument>) => void;
     readonly #update: (name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]) => void;
     readonly #putDocument: (name: string, slot: string, document: StoredDocument) => void;
@@ -136,10 +136,20 @@ export class EmbeddedStore implements Store {
 
         this.#putRegistrations = db.transaction((registrations: readonly Registration[], now: number) => {
 
+            const revoked: Registration[] = [];
             for (const registration of registrations) {
-                statements.putRegistration.run(registration.name, registration.keyId, JSON.stringify(registration));
                 statements.enqueue.run({ name: registration.name, due: now });
+                const stored = statements.getRegistration.get(registration.name, registration.keyId);
+                if (stored !== undefined && (JSON.parse(stored.json) as Registration).revokedAt !== undefined) {
+                    // A revocation is final (Store.putRegistrations).
+                    revoked.push(registration);
+                    continue;
+                }
+
+                statements.putRegistration.run(registration.name, registration.keyId, JSON.stringify(registration));
             }
+
+            return revoked;
         });
 
         this.#deleteRegistration = db.transaction((name: string, keyId: string, now: number) => {
@@ -293,10 +303,11 @@ export class EmbeddedStore implements Store {
         }
     }
 
-    async putRegistrations(registrations: readonly Registration[]): Promise<void> {
+    async putRegistrations(registrations: readonly Registration[]): Promise<Registration[]> {
 
-        this.#guard(() => this.#putRegistrations(registrations, Date.now()));
+        const revoked = this.#guard(() => this.#putRegistrations(registrations, Date.now()));
         this.#signalQueued();
+        return revoked;
     }
 
     async getRegistrations(name: string): Promise<Registration[]> {

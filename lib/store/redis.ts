@@ -28,7 +28,8 @@ export interface RedisStoreOptions {
 }
 
 interface QueueCommands {
-    putRegistrations(registrations: string, pending: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<number>;
+    putRegistrations(registrations: string, pending: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<string[]>;
+    writeRegistrations(registrations: string, ...keyIdsAndJson: string[]): Promise<string[]>;
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
     claimName(pending: string, leased: string, leases: string, attempts: string, name: string, now: number, leaseMs: number, token: string): Promise<number | null>;
     ackJob(leased: string, leases: string, attempts: string, failed: string, pending: string, name: string, token: string, ...nextDueAt: number[]): Promise<number>;
@@ -47,7 +48,7 @@ interface ScriptTransaction {
 }
 
 const internals = {
-    scripts: ['putRegistrations-2', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-2', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    scripts: ['putRegistrations-2', 'writeRegistrations-1', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-2', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
     // well beyond a command's timeout, see putRegistrations.
@@ -168,10 +169,10 @@ export class RedisStore implements Store {
         }
     }
 
-    async putRegistrations(registrations: readonly Registration[]): Promise<void> {
+    async putRegistrations(registrations: readonly Registration[]): Promise<Registration[]> {
 
         if (registrations.length === 0) {
-            return;
+            return [];
         }
 
         const now = Date.now();
@@ -183,12 +184,14 @@ export class RedisStore implements Store {
             byName.set(registration.name, fields);
         }
 
+        // Name → the keyIds the scripts left as they were (revoked: a revocation is final).
+        const kept: Array<[string, string[]]> = [];
         if (!this.#isCluster) {
             // One script call per name (putRegistrations-2.lua): a name's queue entry and its
             // registrations land together. Several names (an import) go in one MULTI.
             if (byName.size === 1) {
                 const [name, fields] = byName.entries().next().value!;
-                await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, now, name, ...fields));
+                kept.push([name, await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, now, name, ...fields))]);
             }
             else {
                 const multi = this.#client.multi() as unknown as ScriptTransaction;
@@ -197,25 +200,32 @@ export class RedisStore implements Store {
                 }
 
                 // EXEC answers a script error inside the transaction as a result, not a rejection.
-                const failed = (await this.#call(() => multi.exec()))?.find(([error]) => error !== null);
+                const results = (await this.#call(() => multi.exec())) ?? [];
+                const failed = results.find(([error]) => error !== null);
                 if (failed) {
                     throw failed[0];
                 }
+
+                [...byName.keys()].forEach((name, i) => kept.push([name, results[i]![1] as string[]]));
             }
 
             this.#signalQueued();
-            return;
+        }
+        else {
+            // On a cluster a name's keys and the queue live in different slots, so one script
+            // cannot hold both. Intent first: the names are queued a grace period ahead, then
+            // the registrations are written (one script call per name, one slot each), then
+            // the names are made due now. A crash after the write leaves the intent, which
+            // comes due and publishes the change; a crash before it signs an unchanged name,
+            // which is harmless.
+            const names = [...byName.keys()];
+            await this.enqueue(names, now + internals.intentGrace);
+            kept.push(...await Promise.all([...byName].map(async ([name, fields]): Promise<[string, string[]]> => [name, await this.#call(() => this.#client.writeRegistrations(this.keys.registrations(name), ...fields))])));
+            await this.enqueue(names, now);
         }
 
-        // On a cluster a name's keys and the queue live in different slots, so one MULTI
-        // cannot hold both. Intent first: the names are queued a grace period ahead, then
-        // the registrations are written (one MULTI per name, one slot each), then the names
-        // are made due now. A crash after the write leaves the intent, which comes due and
-        // publishes the change; a crash before it signs an unchanged name, which is harmless.
-        const names = [...byName.keys()];
-        await this.enqueue(names, now + internals.intentGrace);
-        await Promise.all([...byName].map(([name, fields]) => this.#call(() => this.#client.multi().hset(this.keys.registrations(name), ...fields).exec())));
-        await this.enqueue(names, now);
+        const revoked = new Set(kept.flatMap(([name, keyIds]) => keyIds.map((keyId) => `${name}\n${keyId}`)));
+        return registrations.filter((registration) => revoked.has(`${registration.name}\n${registration.keyId}`));
     }
 
     async getRegistrations(name: string): Promise<Registration[]> {

@@ -116,8 +116,12 @@ export interface Store {
     /**
      * Writes registrations and enqueues their names for signing in one atomic step,
      * so an acknowledged registration can never be left unsigned.
+     *
+     * A revocation is final: a registration whose stored key (same name and key id) is
+     * revoked is not written, so a change read before a revocation and written after it
+     * cannot bring the key back. Resolves with those of `registrations` left unwritten so.
      */
-    putRegistrations(registrations: readonly Registration[]): Promise<void>;
+    putRegistrations(registrations: readonly Registration[]): Promise<Registration[]>;
     getRegistrations(name: string): Promise<Registration[]>;
     getRegistration(name: string, keyId: string): Promise<Registration | null>;
     /** Removes a registration (purge) and enqueues the name. Resolves true if it existed. */

@@ -56,6 +56,29 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect((await store.claim(10, 1000)).map((job) => job.name)).to.equal(['bob@example.test']);
         });
 
+        it('never overwrites a revoked registration, alone or among others, and says which it left', async () => {
+
+            const active = makeRegistration('bob@example.test');
+            const revoked = { ...active, revokedAt: Date.now() - 1000, revocationReason: 'keyCompromise' };
+            const other = makeRegistration('carol@example.test');
+            expect(await store.putRegistrations([active])).to.equal([]);
+            expect(await store.putRegistrations([revoked])).to.equal([]);
+
+            // A registration read before the revocation, written after it (a racing re-register).
+            expect(await store.putRegistrations([{ ...active, usage: ['sign', 'iks-auth'] }])).to.equal([{ ...active, usage: ['sign', 'iks-auth'] }]);
+            // A second revocation: the first one stands.
+            const again = { ...revoked, revokedAt: Date.now(), revocationReason: 'superseded' };
+            expect(await store.putRegistrations([again])).to.equal([again]);
+            expect(await store.getRegistration('bob@example.test', active.keyId)).to.equal(revoked);
+
+            // Several names in one write (an import): the others are written.
+            const bobsNew = makeRegistration('bob@example.test', 'ec');
+            expect(await store.putRegistrations([other, active, bobsNew])).to.equal([active]);
+            expect(await store.getRegistration('carol@example.test', other.keyId)).to.equal(other);
+            expect(await store.getRegistration('bob@example.test', bobsNew.keyId)).to.equal(bobsNew);
+            expect(await store.getRegistration('bob@example.test', active.keyId)).to.equal(revoked);
+        });
+
         it('deletes a registration and enqueues the name only when it existed', async () => {
 
             const registration = makeRegistration('bob@example.test');

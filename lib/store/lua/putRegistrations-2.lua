@@ -3,6 +3,10 @@
   a write then fails (only a key of the wrong type can make it), what is left is a queued
   name with nothing new to sign, never a registration that is not queued.
 
+  A revocation is final: a stored registration that is revoked is never overwritten, so a
+  registration read before a revocation and written after it cannot bring the key back
+  (writeRegistrations-1.lua, the cluster's variant, keeps the same rule).
+
   Input:
     KEYS[1] registrations of the name (hash: keyId -> registration JSON)
     KEYS[2] queue of pending names (sorted set: name scored by due time)
@@ -11,15 +15,19 @@
     ARGV[3..] keyId, registration JSON pairs
 
   Output:
-    the number of registrations written
+    the keyIds not written because their stored registration is revoked
 ]]
 -- LT: an earlier due time already queued wins; a new name is added.
 redis.call('ZADD', KEYS[2], 'LT', ARGV[1], ARGV[2])
 
-local written = 0
+local revoked = {}
 for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  written = written + 1
+  local stored = redis.call('HGET', KEYS[1], ARGV[i])
+  if stored and cjson.decode(stored).revokedAt ~= nil then
+    table.insert(revoked, ARGV[i])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
 end
 
-return written
+return revoked

@@ -361,6 +361,39 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             expect(listed.answer.keys!.map((key) => [key.id, key.state]).sort()).to.equal([[keyIdOf(keep.publicKey), 'active'], [registered.answer.keyId!, 'revoked']].sort());
         });
 
+        it('never brings back a key revoked between a re-registration\'s read and its write', async () => {
+
+            const credentials = await addUser('ruth@example.test');
+            const key = newKey();
+            const registered = await client().register('ruth@example.test', { container: pem(key.publicKey), usage: ['sign'] }, credentials);
+            const keyId = registered.answer.keyId!;
+
+            // The re-registration has read the key as active; the owner's revocation lands before it writes.
+            const store = domain.store;
+            const put = store.putRegistrations;
+            store.putRegistrations = async (registrations) => {
+
+                store.putRegistrations = put;
+                const stored = (await store.getRegistration('ruth@example.test', keyId))!;
+                await store.putRegistrations([{ ...stored, revokedAt: Date.now(), revocationReason: 'keyCompromise' }]);
+                return await store.putRegistrations(registrations);
+            };
+
+            try {
+                const refused = await refusal(client().register('ruth@example.test', { container: pem(key.publicKey), usage: ['sign', 'encrypt'] }, credentials));
+                expect(refused.message).to.contain(`key ${keyId} of ruth@example.test was revoked`);
+            }
+            finally {
+                store.putRegistrations = put;
+            }
+
+            const stored = (await domain.store.getRegistration('ruth@example.test', keyId))!;
+            expect(stored.revokedAt).to.be.a.number();
+            expect(stored.usage).to.equal(['sign']);
+            await publish();
+            expect((await lookup().lookup('ruth@example.test')).keys).to.equal([]);
+        });
+
         it('enforces the per-name key count and key size limits', async () => {
 
             const credentials = await addUser('pat@example.test');

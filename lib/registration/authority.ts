@@ -242,9 +242,13 @@ export class RegistrationAuthority {
 
         const { encKey, store } = this.#settings;
         const user = authentication.user;
-        const locked = Math.max(await this.#entityFailures.lockedFor(user), await this.#addressFailures.lockedFor(clientAddress));
-        if (locked > 0) {
-            return { lockedFor: locked, reason: 'too many failed password attempts; password authentication is locked until the time given' };
+        // Counted before it is checked: a burst of concurrent guesses is counted in full before
+        // any of them costs an scrypt, and none gets past the lockout it runs into.
+        const [entityLocked, addressLocked] = await Promise.all([this.#entityFailures.attempt(user), this.#addressFailures.attempt(clientAddress)]);
+        if (entityLocked > 0 || addressLocked > 0) {
+            // Not checked: it counts only where it was one too many.
+            await Promise.all([entityLocked > 0 ? null : this.#entityFailures.refund(user), addressLocked > 0 ? null : this.#addressFailures.refund(clientAddress)]);
+            return { lockedFor: Math.max(entityLocked, addressLocked), reason: 'too many failed password attempts; password authentication is locked until the time given' };
         }
 
         let failure: string | null = null;
@@ -266,26 +270,20 @@ export class RegistrationAuthority {
             }
         }
 
-        if (failure === null) {
-            const name = this.#principalName(user);
-            const record = name === null ? null : await store.getUser(name);
-            // Unknown and disabled users cost the same scrypt work as known ones.
-            const matches = await verifyPassword(password, record && !record.disabled ? record.passwordHash : null);
-            if (matches && record && !record.disabled && name !== null) {
-                await this.#entityFailures.reset(user);
-                return { principal: name };
-            }
-
-            failure = internals.passwordRefused;
+        if (failure !== null) {
+            return { failed: failure };
         }
 
-        const lockouts = await Promise.all([this.#entityFailures.recordFailure(user), this.#addressFailures.recordFailure(clientAddress)]);
-        const lockedNow = Math.max(...lockouts);
-        if (lockedNow > 0) {
-            return { lockedFor: lockedNow, reason: `${failure}; too many failed password attempts, password authentication is locked until the time given` };
+        const name = this.#principalName(user);
+        const record = name === null ? null : await store.getUser(name);
+        // Unknown and disabled users cost the same scrypt work as known ones.
+        const matches = await verifyPassword(password, record && !record.disabled ? record.passwordHash : null);
+        if (matches && record && !record.disabled && name !== null) {
+            await Promise.all([this.#entityFailures.reset(user), this.#addressFailures.refund(clientAddress)]);
+            return { principal: name };
         }
 
-        return { failed: failure };
+        return { failed: internals.passwordRefused };
     }
 
     async #userKey(authentication: Extract<Authentication, { method: 'user-key' }>, digest: Buffer, now: number, reads: DecisionReads): Promise<Authenticated> {

@@ -1,8 +1,8 @@
 /**
  * Failure counting with lockout on top of rate-limiter-flexible, whatever backend holds
  * the counters (RateLimiterRedis on Redis, RateLimiterSQLite in the embedded store).
- * A failure consumes a point; going over `maxFailures` within the window blocks the
- * subject for `lockoutSeconds`.
+ * An attempt consumes a point before it is checked and a success gives it back; going
+ * over `maxFailures` within the window blocks the subject for `lockoutSeconds`.
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
@@ -53,7 +53,7 @@ export class RateLimiterFailures implements FailureLimiter {
         return state !== null && state.consumedPoints > this.#options.maxFailures ? Math.max(1, state.msBeforeNext) : 0;
     }
 
-    async recordFailure(subject: string): Promise<number> {
+    async attempt(subject: string): Promise<number> {
 
         try {
             await this.#call(() => this.#limiter.consume(this.#subjectKey(subject)));
@@ -66,6 +66,11 @@ export class RateLimiterFailures implements FailureLimiter {
 
             throw error;
         }
+    }
+
+    async refund(subject: string): Promise<void> {
+
+        await this.#call(() => this.#limiter.reward(this.#subjectKey(subject), 1));
     }
 
     async reset(subject: string): Promise<void> {

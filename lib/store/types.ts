@@ -98,8 +98,14 @@ export interface FailureLimiterOptions {
 export interface FailureLimiter {
     /** ms until `subject` may try again; 0 when it is not locked out. */
     lockedFor(subject: string): Promise<number>;
-    /** Counts one failure of `subject`; resolves with the lockout in ms it caused (0 if none). */
-    recordFailure(subject: string): Promise<number>;
+    /**
+     * Counts one attempt of `subject` before it is checked, as a failure until refunded, so
+     * concurrent attempts are all counted before any is checked. Resolves with the lockout
+     * in ms when this attempt is one too many (it must not be checked), else 0.
+     */
+    attempt(subject: string): Promise<number>;
+    /** Gives back one attempt of `subject` (it succeeded, or was not checked). */
+    refund(subject: string): Promise<void>;
     /** Forgets the failures of `subject` (after a success). */
     reset(subject: string): Promise<void>;
 }

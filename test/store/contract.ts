@@ -319,15 +319,17 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(results.filter(Boolean)).to.have.length(1);
         });
 
-        it('counts failures per subject and locks out past the limit until reset', async () => {
+        it('counts attempts per subject, gives refunded ones back, and locks out past the limit until reset', async () => {
 
             const limiter = store.failureLimiter({ kind: 'test', maxFailures: 2, windowSeconds: 60, lockoutSeconds: 120 });
             expect(await limiter.lockedFor('bob@example.test')).to.equal(0);
-            expect(await limiter.recordFailure('bob@example.test')).to.equal(0);
-            expect(await limiter.recordFailure('bob@example.test')).to.equal(0);
+            expect(await limiter.attempt('bob@example.test')).to.equal(0);
+            await limiter.refund('bob@example.test');          // a success gives its attempt back
+            expect(await limiter.attempt('bob@example.test')).to.equal(0);
+            expect(await limiter.attempt('bob@example.test')).to.equal(0);
             expect(await limiter.lockedFor('bob@example.test')).to.equal(0);
 
-            const lockout = await limiter.recordFailure('bob@example.test');
+            const lockout = await limiter.attempt('bob@example.test');
             expect(lockout).to.be.above(100_000).and.at.most(120_000);
             expect(await limiter.lockedFor('bob@example.test')).to.be.above(100_000);
             expect(await limiter.lockedFor('alice@example.test')).to.equal(0);
@@ -338,6 +340,13 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
 
             await limiter.reset('bob@example.test');
             expect(await limiter.lockedFor('bob@example.test')).to.equal(0);
+        });
+
+        it('counts every one of many concurrent attempts: no more than the limit get through', async () => {
+
+            const limiter = store.failureLimiter({ kind: 'burst', maxFailures: 3, windowSeconds: 60, lockoutSeconds: 120 });
+            const lockouts = await Promise.all(Array.from({ length: 40 }, () => limiter.attempt('carol@example.test')));
+            expect(lockouts.filter((ms) => ms === 0)).to.have.length(3);
         });
 
         it('tells queue listeners when a name is queued for now, and stops when asked', async () => {

@@ -289,6 +289,26 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             expect(statuses.at(-1)).to.equal(429);
         });
 
+        it('checks no more concurrent password guesses than the lockout allows, the right one included', async () => {
+
+            const credentials = await addUser('sam@example.test');
+            const attacker = client({ remoteAddress: '192.0.2.77' });
+            const guesses = [...Array.from({ length: 39 }, (_, i) => ({ password: `guess-${i}` })), credentials];
+            const outcomes = await Promise.all(guesses.map(async (guess) => {
+
+                try {
+                    return (await attacker.listMyKeys('sam@example.test', guess)).answer.outcome;
+                }
+                catch (error) {
+                    return (error as RegistrationRefused).code;
+                }
+            }));
+
+            // perEntity is 3: three guesses at most cost an scrypt check; the rest are refused unchecked.
+            expect(outcomes.filter((outcome) => outcome !== 'LOCKED_OUT')).to.have.length(3);
+            expect(outcomes.filter((outcome) => outcome === 'LOCKED_OUT')).to.have.length(37);
+        });
+
         it('locks out a client address that fails for many entities', async () => {
 
             for (const entity of ['m1', 'm2', 'm3']) {

@@ -4,6 +4,7 @@
  * durable; a busy timeout lets the server and `iks` commands share the file.
  */
 import { randomBytes } from 'node:crypto';
+import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
 import Database from 'better-sqlite3';
@@ -45,6 +46,30 @@ const internals = {
     `
 };
 
+/**
+ * The database holds password hashes and users: a new file is owner-only (SQLite gives its
+ * -wal and -shm files the database file's mode), and an existing one loses any access by
+ * others, whoever created the directory and whatever the umask. Group access set on
+ * purpose (processes of one group sharing the file) is left as it is.
+ */
+function closeToOthers(path: string): void {
+
+    Fs.closeSync(Fs.openSync(path, 'a', 0o600));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        try {
+            const mode = Fs.statSync(file).mode & 0o777;
+            if ((mode & 0o007) !== 0) {
+                Fs.chmodSync(file, mode & ~0o007);
+            }
+        }
+        catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+                throw error;
+            }
+        }
+    }
+}
+
 export class EmbeddedStore implements Store {
 
     readonly kind = 'embedded' as const;
@@ -68,6 +93,7 @@ export class EmbeddedStore implements Store {
 
         try {
             makeDirectory(Path.dirname(options.path), 0o700);
+            closeToOthers(options.path);
             this.#db = new Database(options.path, { timeout: options.busyTimeout ?? 5000 });
             this.#db.pragma('journal_mode = WAL');
             this.#db.pragma('synchronous = FULL');

@@ -57,6 +57,26 @@ describe('EmbeddedStore', () => {
         await second.close();
     });
 
+    it('keeps its files (password hashes) from other users, in a directory others can read too', async () => {
+
+        const path = tempPath();
+        Fs.mkdirSync(Path.dirname(path), { recursive: true, mode: 0o755 });
+        const store = new EmbeddedStore({ path });
+        await store.putRegistrations([makeRegistration('bob@example.test')]);
+        for (const file of [path, `${path}-wal`]) {
+            expect(Fs.statSync(file).mode & 0o777, file).to.equal(0o600);
+        }
+
+        await store.close();
+
+        // A file left readable by an earlier version loses others' access, and keeps its group's.
+        Fs.chmodSync(path, 0o664);
+        const reopened = new EmbeddedStore({ path });
+        expect(Fs.statSync(path).mode & 0o777).to.equal(0o660);
+        await reopened.close();
+        Fs.rmSync(Path.dirname(Path.dirname(path)), { recursive: true, force: true });
+    });
+
     it('opens a store written by the previous schema and upgrades it in place', async () => {
 
         const { path } = await storeWithBob();

@@ -10,6 +10,7 @@ import { loadConfig, type IksConfig } from '../../config';
 import { ensureSignedZone, zonePaths } from '../../workers/updater';
 import { dsRecord, parseSignedZone } from '../dnssec';
 import { exportZoneText } from '../zone/export';
+import { keyAlgorithm, positiveInteger, timeoutMs } from './arguments';
 import { storeFor, withStore } from './store';
 import { importFile, maxReportedErrors } from './import';
 import { runUpdater, type UpdaterCommandOptions } from './updater';
@@ -176,15 +177,15 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         });
 
     program.command('lookup')
-        .description('look up a name and verify every link of paper §5.1 from DNSSEC; exit 0 = verified keys, 1 = verified "no keys", 2 = a link failed (named)')
+        .description('look up a name and verify every link of paper §5.1 from DNSSEC; exit 0 = verified keys, 1 = verified "no keys", 2 = a link failed (named), 3 = keys verified but none matches the filters')
         .argument('<name>', 'entity@domain')
         .option('--dns-server <address>', 'DNS server to ask: IP, IP:PORT or [IPv6]:PORT (default: $IKS_DNS_HOST:$IKS_DNS_PORT, i.e. 127.0.0.1:5300)')
         .option('--trust-anchor <file>', 'delv-format trust-anchor file for the domain (default: <data-dir>/<domain>/public/trust-anchor.conf)')
         .option('--url <url>', 'query service base URL, skipping SRV discovery (the KSK is still checked against its DNSSEC commitment)')
-        .option('--algorithm <alg>', 'select keys of this algorithm (rsa, ec, ed25519, x25519, …)')
+        .option('--algorithm <alg>', 'select keys of this algorithm: rsa, ec, ed25519, x25519, ed448, x448', keyAlgorithm)
         .option('--usage <usage>', 'select keys with this permitted use')
-        .option('--min-size <bits>', 'select keys of at least this size', (value) => Number.parseInt(value, 10))
-        .option('--timeout <ms>', 'per DNS exchange (at most 2000) and HTTP request (default 5000)', (value) => Number.parseInt(value, 10))
+        .option('--min-size <bits>', 'select keys of at least this size, in bits', positiveInteger(65_536))
+        .option('--timeout <ms>', 'per DNS exchange (at most 2000) and HTTP request, 1 to 600000 (default 5000)', timeoutMs)
         .option('--json', 'machine-readable result: every verified link, the selected keys, or the failed link')
         .action(async (name: string, options: LookupOptions) => {
 

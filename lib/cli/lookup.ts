@@ -1,9 +1,10 @@
 /**
  * `iks lookup NAME`: the whole paper §5.1 procedure from a DNS server address and a
  * trust-anchor file — both defaulting from the configuration, so it works with no flags
- * next to the quickstart. Exit 0: verified keys; 1: verified "no keys" (an RSK-signed
- * negative answer, or DNSSEC proof that the domain takes no part in IKS); 2: a link
- * failed, and the output names it.
+ * next to the quickstart. Exit 0: verified keys, at least one matching the filters; 1:
+ * verified "no keys" (an RSK-signed negative answer, or DNSSEC proof that the domain
+ * takes no part in IKS); 2: a link failed, and the output names it; 3: the name's keys
+ * verified, but none matches --algorithm/--usage/--min-size.
  */
 import * as Fs from 'node:fs';
 
@@ -14,6 +15,7 @@ import { markLink } from '../client/links';
 import { parseDnsServer, type DnsServer } from '../dns/stub';
 import { InvalidTrustAnchor, parseTrustAnchors, type TrustAnchor } from '../dnssec/trust-anchor';
 import { IksError, NotParticipating } from '../errors';
+import type { KeyAlgorithm } from '../keys';
 import { parseName } from '../names';
 import { describeError, type Output } from './output';
 
@@ -21,7 +23,7 @@ export interface LookupOptions {
     readonly url?: string;
     readonly dnsServer?: string;
     readonly trustAnchor?: string;
-    readonly algorithm?: string;
+    readonly algorithm?: KeyAlgorithm;
     readonly usage?: string;
     readonly minSize?: number;
     readonly json?: boolean;
@@ -29,7 +31,7 @@ export interface LookupOptions {
     readonly timeout?: number;
 }
 
-export const lookupExit = { ok: 0, noKeys: 1, failed: 2 } as const;
+export const lookupExit = { ok: 0, noKeys: 1, failed: 2, noneSelected: 3 } as const;
 
 /** The configured DNS listener as an address to ask (a wildcard listen address means this host). */
 export function defaultDnsServer(config: IksConfig): DnsServer {
@@ -52,7 +54,22 @@ export function readAnchors(file: string): TrustAnchor[] {
     return parseTrustAnchors(text);
 }
 
-function printResult(io: Output, outcome: LookupResult): void {
+/** The filters as the command line gave them, for messages. */
+function describeCriteria(options: LookupOptions): string {
+
+    return [
+        options.algorithm !== undefined ? `--algorithm ${options.algorithm}` : null,
+        options.usage !== undefined ? `--usage ${options.usage}` : null,
+        options.minSize !== undefined ? `--min-size ${options.minSize}` : null
+    ].filter(Boolean).join(' ');
+}
+
+function printResult(io: Output, outcome: LookupResult, options: LookupOptions): void {
+
+    if (outcome.found && outcome.selected.length === 0) {
+        io.out(`${outcome.name}: ${outcome.keys.length} verified key(s), none matching ${describeCriteria(options)}`);
+        return;
+    }
 
     io.out(outcome.found ? `${outcome.name}: ${outcome.selected.length} verified key(s)` : `${outcome.name}: no keys (verified negative answer)`);
     for (const key of outcome.selected) {
@@ -73,7 +90,7 @@ export async function runLookup(input: string, options: LookupOptions, config: I
     };
 
     const criteria: KeyCriteria = {
-        ...(options.algorithm !== undefined ? { algorithm: options.algorithm as KeyCriteria['algorithm'] & string } : {}),
+        ...(options.algorithm !== undefined ? { algorithm: options.algorithm } : {}),
         ...(options.usage !== undefined ? { usage: options.usage } : {}),
         ...(options.minSize !== undefined ? { minSize: options.minSize } : {})
     };
@@ -96,14 +113,16 @@ export async function runLookup(input: string, options: LookupOptions, config: I
         const discovery = new DnsDiscovery({ server, anchors, timeoutMs: Math.min(timeout, 2000) });
         const client = new IksClient({ discovery, onLink, timeout, ...(options.url !== undefined ? { baseUrl: options.url } : {}) });
         const outcome = await client.lookup(input, criteria);
+        // Keys that verified but that the filters all leave out are not keys to use: not exit 0.
+        const noneSelected = outcome.found && outcome.selected.length === 0;
         if (options.json) {
-            io.out(JSON.stringify({ verified: true, ...outcome, selected: outcome.selected.map(({ container: _container, spki: _spki, ...rest }) => rest) }, null, 2));
+            io.out(JSON.stringify({ verified: true, ...outcome, matched: outcome.selected.length > 0, selected: outcome.selected.map(({ container: _container, spki: _spki, ...rest }) => rest) }, null, 2));
         }
         else {
-            printResult(io, outcome);
+            printResult(io, outcome, options);
         }
 
-        return outcome.found ? lookupExit.ok : lookupExit.noKeys;
+        return noneSelected ? lookupExit.noneSelected : outcome.found ? lookupExit.ok : lookupExit.noKeys;
     }
     catch (error) {
         if (error instanceof NotParticipating) {

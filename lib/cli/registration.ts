@@ -23,6 +23,7 @@ import type { TrustAnchor } from '../dnssec/trust-anchor';
 import { InvalidInput, RegistrationRefused } from '../errors';
 import { canonicalName, parseName } from '../names';
 import { checkPassword, hashPassword } from '../registration/password';
+import { timeoutMs } from './arguments';
 import { withStore } from './store';
 import { defaultDnsServer, readAnchors } from './lookup';
 import { describeError, type Output } from './output';
@@ -130,7 +131,7 @@ function withAuthOptions(command: Command): Command {
         .option('--url <url>', 'gateway base URL, skipping SRV discovery (the KSK is still checked against its DNSSEC commitment)')
         .option('--dns-server <address>', 'DNS server to ask, IP[:PORT] (default: the configured DNS listener)')
         .option('--trust-anchor <file>', 'trust anchors of the domain, delv format (default: <data-dir>/<domain>/public trust anchor)')
-        .option('--timeout <ms>', 'per HTTP request, milliseconds (default 10000)', (value) => Number.parseInt(value, 10))
+        .option('--timeout <ms>', 'per HTTP request, milliseconds, 1 to 600000 (default 10000)', timeoutMs)
         .option('--json', 'machine-readable result');
 }
 

@@ -3,6 +3,7 @@ import { expect } from '@hapi/code';
 import type Hapi from '@hapi/hapi';
 
 import type { IksConfig } from '../../config';
+import { main } from '../../lib/cli';
 import { defaultDnsServer, runLookup } from '../../lib/cli/lookup';
 import type { Output } from '../../lib/cli/output';
 import { RrType } from '../../lib/dns/types';
@@ -103,6 +104,42 @@ describe('iks lookup (in process)', () => {
         }
         finally {
             await server.close();
+        }
+    });
+
+    it('exits 3 when keys verify but none matches the filters, in both outputs', async () => {
+
+        const human = capture();
+        expect(await runLookup('bob@example.test', { usage: 'encrypt', algorithm: 'ed25519' }, config, human)).to.equal(3);
+        expect(human.stdout[human.stdout.length - 1]).to.equal('bob@example.test: 2 verified key(s), none matching --algorithm ed25519 --usage encrypt');
+
+        const json = capture();
+        expect(await runLookup('bob@example.test', { json: true, minSize: 4096 }, config, json)).to.equal(3);
+        const result = JSON.parse(json.stdout.join('\n'));
+        expect(result).to.include({ verified: true, found: true, matched: false, selected: [] });
+        expect(result.keys).to.have.length(2);
+
+        const matching = capture();
+        expect(await runLookup('bob@example.test', { json: true, usage: 'sign' }, config, matching)).to.equal(0);
+        expect(JSON.parse(matching.stdout.join('\n'))).to.include({ matched: true });
+    });
+
+    it('refuses an unknown --algorithm and a --min-size or --timeout that is not a positive whole number', async () => {
+
+        for (const [option, value, expected] of [
+            ['--algorithm', 'dsa', 'expected one of rsa, ec, ed25519, x25519, ed448, x448'],
+            ['--algorithm', 'constructor', 'expected one of rsa'],
+            ['--min-size', 'abc', 'expected a whole number from 1 to 65536'],
+            ['--min-size', '0', 'expected a whole number from 1 to 65536'],
+            ['--min-size', '256bits', 'expected a whole number from 1 to 65536'],
+            ['--timeout', 'abc', 'expected a whole number from 1 to 600000'],
+            ['--timeout', '-5', 'expected a whole number from 1 to 600000']
+        ] as const) {
+            const io = capture();
+            expect(await main(['node', 'iks', 'lookup', 'bob@example.test', option, value], io), `${option} ${value}`).to.equal(2);
+            expect(io.stderr.join('\n')).to.contain(`option '${option} `);
+            expect(io.stderr.join('\n')).to.contain(`argument '${value}' is invalid. ${expected}`);
+            expect(io.stdout).to.equal([]);
         }
     });
 

@@ -8,7 +8,7 @@
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 
 import { BadSignature, RegistrationRefused, SoapFaultReceived, TransportError, UnexpectedDocument } from '../errors';
-import { sha256Hex, spkiDer } from '../keys';
+import { parsePublicKey, sha256Hex, spkiDer } from '../keys';
 import { parseName } from '../names';
 import { sealPassword } from '../registration/password';
 import { readAssertion, renderRequest, requestDigest, type Authentication, type OperationContent, type RegistrationRequest } from '../registration/request';
@@ -106,9 +106,15 @@ export class RegistrationClient {
         this.#now = options.now ?? Date.now;
     }
 
-    /** Registers `key` (PEM or OpenSSH text) for `name`. */
+    /**
+     * Registers `key` (PEM or OpenSSH text) for `name`. Security: the key is parsed here
+     * first, so a private key (or text that is no public key) is refused with InvalidKey
+     * before anything is sent; the service would refuse it too, but only after it crossed
+     * the network.
+     */
     async register(name: string, key: { readonly container: string; readonly usage: readonly string[]; readonly expiresAt?: number }, credentials: Credentials): Promise<RegistrationReceipt> {
 
+        parsePublicKey(key.container);
         return await this.#send({ operation: 'register', ...this.#head(name), container: key.container, usage: key.usage, ...(key.expiresAt !== undefined ? { expiresAt: key.expiresAt } : {}) }, credentials);
     }
 

@@ -15,6 +15,21 @@ export class IksError extends Error {
     }
 }
 
+/**
+ * At most `max` UTF-16 units of `value` to quote in a message, never ending inside a
+ * surrogate pair: half a pair is a character no XML can carry, and a message quoting it
+ * would turn a signed refusal into an internal error.
+ */
+export function excerpt(value: string, max: number): string {
+
+    if (value.length <= max) {
+        return value;
+    }
+
+    const end = /[\uD800-\uDBFF]/.test(value[max - 1]!) ? max - 1 : max;
+    return `${value.slice(0, end)}…`;
+}
+
 /** Input that a client sent or an operator configured is malformed (names, keys, XML, config). */
 export class InvalidInput extends IksError {
     constructor(code: string, message: string, options?: { cause?: unknown }) {

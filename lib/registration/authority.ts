@@ -9,7 +9,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 
-import { InvalidKey, InvalidName, InvalidRequest, ReplayedRequest, StaleRequest } from '../errors';
+import { excerpt, InvalidKey, InvalidName, InvalidRequest, ReplayedRequest, StaleRequest } from '../errors';
 import { parsePublicKey } from '../keys';
 import { VerificationKeys } from '../keys/verification-keys';
 import type { PublicKeyInfo, SigningKey } from '../keys/types';
@@ -254,7 +254,7 @@ export class RegistrationAuthority {
         let failure: string | null = null;
         let password = '';
         if (authentication.encKey !== encKey.keyName) {
-            failure = `the password is encrypted for key "${authentication.encKey.slice(0, 64)}"; this domain's encryption key is "${encKey.keyName}" (GET /ikqs/v1/enc)`;
+            failure = `the password is encrypted for key "${excerpt(authentication.encKey, 64)}"; this domain's encryption key is "${encKey.keyName}" (GET /ikqs/v1/enc)`;
         }
         else {
             const opened = openPassword(encKey.privateKey, authentication.ciphertext);
@@ -328,7 +328,7 @@ export class RegistrationAuthority {
         }
 
         const subject = this.#principalName(assertion.subject);
-        return subject === null ? { failed: `the assertion's subject "${assertion.subject.slice(0, 100)}" is not a name of ${this.#settings.domain}` } : { principal: subject };
+        return subject === null ? { failed: `the assertion's subject "${excerpt(assertion.subject, 100)}" is not a name of ${this.#settings.domain}` } : { principal: subject };
     }
 
     async #register(name: string, request: Extract<RegistrationRequest, { operation: 'register' }>, now: number, reads: DecisionReads): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {

@@ -4,7 +4,7 @@
  * order, nothing unknown is skipped, every value is checked. Anything else is
  * InvalidXml. Verification feeds this only the octets the signature covers.
  */
-import { InvalidXml } from '../errors';
+import { excerpt, InvalidXml } from '../errors';
 import type { DomainKeyRole, KeyAlgorithm, KeyFormat } from '../keys/types';
 import { childElements, isWhitespace, parseXml, type XmlElement } from './parse';
 import { IKS_NAMESPACE } from './render';
@@ -130,7 +130,7 @@ export function oneOf<T extends string>(element: XmlElement, allowed: ReadonlySe
     const text = textOf(element);
     const ok = Array.isArray(allowed) ? allowed.includes(text as T) : (allowed as ReadonlySet<T>).has(text as T);
     if (!ok) {
-        throw new InvalidXml(`Element ${element.localName} has the unknown value "${text.slice(0, 40)}"`);
+        throw new InvalidXml(`Element ${element.localName} has the unknown value "${excerpt(text, 40)}"`);
     }
 
     return text as T;
@@ -152,7 +152,7 @@ export function readTime(text: string): number {
         }
     }
 
-    throw new InvalidXml(`"${text.slice(0, 40)}" is not a UTC date-time of the form 2026-11-24T18:00:00Z`);
+    throw new InvalidXml(`"${excerpt(text, 40)}" is not a UTC date-time of the form 2026-11-24T18:00:00Z`);
 }
 
 function time(element: XmlElement): number {

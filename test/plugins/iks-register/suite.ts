@@ -291,13 +291,13 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
 
         it('checks no more concurrent password guesses than the lockout allows, the right one included', async () => {
 
-            const credentials = await addUser('sam@example.test');
+            const credentials = await addUser('sid@example.test');
             const attacker = client({ remoteAddress: '192.0.2.77' });
             const guesses = [...Array.from({ length: 39 }, (_, i) => ({ password: `guess-${i}` })), credentials];
             const outcomes = await Promise.all(guesses.map(async (guess) => {
 
                 try {
-                    return (await attacker.listMyKeys('sam@example.test', guess)).answer.outcome;
+                    return (await attacker.listMyKeys('sid@example.test', guess)).answer.outcome;
                 }
                 catch (error) {
                     return (error as RegistrationRefused).code;

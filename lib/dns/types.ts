@@ -18,8 +18,11 @@ export const RrType = {
     RRSIG: 46,
     NSEC: 47,
     DNSKEY: 48,
+    TSIG: 250,
     IXFR: 251,
     AXFR: 252,
+    MAILB: 253,
+    MAILA: 254,
     ANY: 255
 } as const;
 

@@ -85,7 +85,7 @@ export class ZoneResponder {
 
         if (parsed.kind === 'reject') {
             const edns = parsed.edns ? { payloadSize: this.options.maxUdpPayload, dnssecOk: parsed.edns.dnssecOk } : null;
-            return encodeResponse({ id: parsed.id, opcode: parsed.opcode, aa: false, rd: parsed.rd, rcode: parsed.rcode, question: null, edns });
+            return encodeResponse({ id: parsed.id, opcode: parsed.opcode, aa: false, rd: parsed.rd, rcode: parsed.rcode, question: parsed.question, edns });
         }
 
         const dnssecOk = parsed.edns?.dnssecOk ?? false;

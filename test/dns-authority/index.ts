@@ -137,6 +137,17 @@ describe('dns-authority', () => {
             expect(retried).to.contain('(TCP)');
         });
 
+        it('answers NOTIMP to MAILB and FORMERR to an OPT question, echoing question and EDNS', async () => {
+
+            const mailb = await tool('dig', port, ['example.test', 'MAILB', '+norec']);
+            expect(mailb).to.contain('status: NOTIMP');
+            expect(mailb).to.contain('EDNS: version: 0');
+            expect(mailb).to.contain(';example.test.\t\t\tIN\tMAILB');
+            const opt = await tool('dig', port, ['example.test', 'TYPE41', '+norec']);
+            expect(opt).to.contain('status: FORMERR');
+            expect(opt).to.contain('EDNS: version: 0');
+        });
+
         it('refuses names outside the zone', async () => {
 
             const output = await tool('dig', port, ['example.com', 'A']);

@@ -123,12 +123,29 @@ describe('ZoneResponder', () => {
         expect(ask(small, 'example.test', RrType.SOA, null).header.tc).to.equal(0);
     });
 
-    it('answers rejected messages with the header only and drops the rest', () => {
+    it('answers rejected messages with the header, the question when it was read and the OPT, and drops the rest', () => {
 
         expect(responder.respond({ kind: 'drop' }, 'udp')).to.be.null();
         const badvers = responder.respond(parseQuery(dns2Query('example.test', RrType.SOA, { version: 1 })), 'udp')!;
         const packet = Dns2.Packet.parse(badvers);
         expect(packet.header.rcode).to.equal(Rcode.BADVERS);
-        expect(packet.questions.length).to.equal(0);
+        expect(packet.questions).to.equal([{ name: 'example.test', type: RrType.SOA, class: 1 }]);
+        const unreadable = dns2Query('example.test', RrType.SOA, { doFlag: true });
+        unreadable[12] = 0x40;                                                  // a label length over 63
+        const formerr = responder.respond(parseQuery(unreadable), 'udp')!;
+        expect(formerr[3]! & 0x0f).to.equal(Rcode.FORMERR);
+        expect(formerr.readUInt16BE(4)).to.equal(0);
+    });
+
+    it('answers meta-type questions and TSIG-signed queries with an error, the question and the OPT', () => {
+
+        for (const [qtype, rcode] of [[RrType.OPT, Rcode.FORMERR], [RrType.MAILB, Rcode.NOTIMP]] as const) {
+            const reply = responder.respond(parseQuery(dns2Query('Example.test', qtype, { doFlag: true })), 'udp')!;
+            const packet = Dns2.Packet.parse(reply) as unknown as { header: { rcode: number; aa: number }; questions: unknown[]; additionals: Array<{ type: number }> };
+            expect(packet.header.rcode).to.equal(rcode);
+            expect(packet.header.aa).to.equal(0);
+            expect(packet.questions).to.equal([{ name: 'Example.test', type: qtype, class: 1 }]);
+            expect(packet.additionals.map((record) => record.type)).to.equal([RrType.OPT]);
+        }
     });
 });

@@ -39,11 +39,33 @@ describe('parseQuery()', () => {
         expect(parseQuery(response).kind).to.equal('drop');
     });
 
-    it('answers other opcodes with NOTIMP', () => {
+    it('answers other opcodes with NOTIMP, echoing the OPT (RFC 6891 §7)', () => {
 
-        const notify = dns2Query('example.test', 6);
+        const notify = dns2Query('example.test', 6, { doFlag: true, udpPayloadSize: 1400 });
         notify[2] = (notify[2]! & 0x87) | (4 << 3);
-        expect(parseQuery(notify)).to.include({ kind: 'reject', rcode: Rcode.NOTIMP, opcode: 4 });
+        const parsed = parseQuery(notify) as RejectedQuery;
+        expect(parsed).to.include({ kind: 'reject', rcode: Rcode.NOTIMP, opcode: 4 });
+        expect(parsed.edns).to.equal({ payloadSize: 1400, dnssecOk: true, version: 0 });
+        const plain = dns2Query('example.test', 6, null);
+        plain[2] = (plain[2]! & 0x87) | (4 << 3);
+        expect((parseQuery(plain) as RejectedQuery).edns).to.be.null();
+    });
+
+    it('echoes the OPT of a query with impossible section counts when it can be found', () => {
+
+        // Two questions, then the OPT: FORMERR, but the OPT is still readable.
+        const query = dns2Query('example.test', 1, { doFlag: true, udpPayloadSize: 1232 });
+        const question = query.subarray(12, query.length - 11);
+        const twoQuestions = Buffer.concat([query.subarray(0, query.length - 11), question, query.subarray(query.length - 11)]);
+        twoQuestions.writeUInt16BE(2, 4);
+        const parsed = parseQuery(twoQuestions) as RejectedQuery;
+        expect(parsed).to.include({ rcode: Rcode.FORMERR });
+        expect(parsed.edns).to.equal({ payloadSize: 1232, dnssecOk: true, version: 0 });
+
+        // Counts that run past the end: no OPT can be trusted.
+        const overcounted = Buffer.from(query);
+        overcounted.writeUInt16BE(9, 4);
+        expect((parseQuery(overcounted) as RejectedQuery).edns).to.be.null();
     });
 
     it('answers FORMERR for impossible section counts', () => {
@@ -69,6 +91,52 @@ describe('parseQuery()', () => {
         expect(parseQuery(Buffer.concat([query, Buffer.from([0])]))).to.include({ rcode: Rcode.FORMERR });
         const longName = Buffer.concat([query.subarray(0, 12), Buffer.from(Array.from({ length: 5 }, () => [63, ...Buffer.alloc(63, 0x61)]).flat()), Buffer.from([0, 0, 1, 0, 1])]);
         expect(parseQuery(longName)).to.include({ rcode: Rcode.FORMERR });
+    });
+
+    it('reads a 255-octet name and answers FORMERR for a 256-octet one, the root label counted', () => {
+
+        const header = dns2Query('example.test', 1, null).subarray(0, 12);
+        const named = (lastLabel: number) => {
+
+            const labels = [63, 63, 63, lastLabel].flatMap((length) => [length, ...Buffer.alloc(length, 0x61)]);
+            return Buffer.concat([header, Buffer.from(labels), Buffer.from([0, 0, 1, 0, 1])]);
+        };
+
+        const longest = parseQuery(named(61)) as ParsedQuery;
+        expect(longest.kind).to.equal('query');
+        expect(longest.question.length - 4).to.equal(255);
+        expect(parseQuery(named(62))).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
+    });
+
+    it('answers FORMERR for OPT, TSIG and type 0 questions and NOTIMP for MAILB and MAILA, with question and OPT', () => {
+
+        const cases: Array<[number, number]> = [[0, Rcode.FORMERR], [41, Rcode.FORMERR], [250, Rcode.FORMERR], [253, Rcode.NOTIMP], [254, Rcode.NOTIMP]];
+        for (const [qtype, rcode] of cases) {
+            const query = dns2Query('example.test', qtype);
+            const parsed = parseQuery(query) as RejectedQuery;
+            expect(parsed, `type ${qtype}`).to.include({ kind: 'reject', rcode });
+            expect(parsed.question!.readUInt16BE(parsed.question!.length - 4)).to.equal(qtype);
+            expect(parsed.edns).to.equal({ payloadSize: 4096, dnssecOk: true, version: 0 });
+        }
+
+        expect(parseQuery(dns2Query('example.test', 249)).kind).to.equal('query');          // TKEY: an ordinary NODATA
+    });
+
+    it('refuses a TSIG-signed query and answers FORMERR when TSIG is not the last record (RFC 8945 §5.1)', () => {
+
+        // key. TSIG ANY 0 with a 4-octet RDATA: its content is never read.
+        const tsig = Buffer.from([3, 0x6b, 0x65, 0x79, 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
+        const query = dns2Query('example.test', 1);
+        const opt = query.subarray(query.length - 11);
+        const withoutOpt = query.subarray(0, query.length - 11);
+        const last = Buffer.concat([withoutOpt, opt, tsig]);
+        last.writeUInt16BE(2, 10);
+        const refused = parseQuery(last) as RejectedQuery;
+        expect(refused).to.include({ kind: 'reject', rcode: Rcode.REFUSED });
+        expect(refused.edns).to.not.be.null();
+        const first = Buffer.concat([withoutOpt, tsig, opt]);
+        first.writeUInt16BE(2, 10);
+        expect(parseQuery(first)).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
     });
 
     it('answers FORMERR for a broken or duplicated OPT', () => {

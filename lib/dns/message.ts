@@ -89,6 +89,20 @@ export function encodeResponse(fields: ResponseFields): Buffer {
     return Buffer.concat(chunks);
 }
 
+/**
+ * The full 12-bit RCODE of a message encodeResponse wrote: the header's 4 bits and, when
+ * the message ends with the OPT record encodeResponse puts last, its 8 upper bits
+ * (RFC 6891 §6.1.3), so BADVERS (16) is not read as NOERROR.
+ */
+export function responseRcode(message: Buffer): number {
+
+    const low = message[3]! & 0x0f;
+    const opt = message.length - 11;
+    const endsWithOpt = message.readUInt16BE(10) > 0 && opt >= internals.headerLength &&
+        message[opt] === 0 && message.readUInt16BE(opt + 1) === RrType.OPT && message.readUInt16BE(opt + 9) === 0;
+    return endsWithOpt ? (message[opt + 5]! << 4) | low : low;
+}
+
 /** Records the offset of every suffix of the question name (message offset 12). */
 function rememberSuffixes(offsets: Map<string, number>, question: Buffer, at: number): void {
 

@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import type * as Hapi from '@hapi/hapi';
 import Joi from 'joi';
 
+import { responseRcode } from '../../lib/dns/message';
 import { parseQuery, type QueryParse } from '../../lib/dns/query';
 import { rcodeName, typeName } from '../../lib/dns/types';
 import { parseSignedZone, type SignedZone } from '../../lib/dnssec/signed-zone';
@@ -115,8 +116,7 @@ export const plugin: Hapi.NamedPlugin<DnsAuthorityOptions> = {
             try {
                 const query = parseQuery(message);
                 const reply = responder.respond(query, transport);
-                // RCODE: the low 4 bits of the header's fourth octet (RFC 1035 §4.1.1).
-                metrics.dnsQueries.inc({ zone: responder.zone.origin, transport, qtype: internals.qtypeLabel(query), rcode: reply ? rcodeName(reply[3]! & 0x0f) : 'NONE' });
+                metrics.dnsQueries.inc({ zone: responder.zone.origin, transport, qtype: internals.qtypeLabel(query), rcode: reply ? rcodeName(responseRcode(reply)) : 'NONE' });
                 return reply;
             }
             catch (err) {

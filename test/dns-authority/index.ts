@@ -9,6 +9,7 @@ import Dns2 from 'dns2';
 
 import { Rcode, RrType } from '../../lib/dns/types';
 import { serializeSignedZone, trustAnchorFile, type SignedZone } from '../../lib/dnssec';
+import { IksMetrics } from '../../lib/observability';
 import { plugin, type DnsAuthorityApi, type DnsAuthorityOptions } from '../../plugins/dns-authority';
 import { dns2Query } from '../dns/helpers';
 import { p256, signedDemoZone } from '../zone/fixture';
@@ -339,6 +340,22 @@ describe('dns-authority options and zone file', () => {
         const reply = await udpExchange(port, dns2Query('iks1.example.test', RrType.A, null));
         expect(Dns2.Packet.parse(reply!).answers.length).to.equal(1);
         await server.stop();
+    });
+
+    it('counts BADVERS by its full 12-bit RCODE in the query metric', async () => {
+
+        const metrics = new IksMetrics();
+        const { server, port } = await start({ zone: signedDemoZone(), metrics });
+        try {
+            const reply = await udpExchange(port, dns2Query('example.test', RrType.SOA, { version: 1 }));
+            expect(reply![3]! & 0x0f).to.equal(0);                                  // the header alone would say NOERROR
+            const body = (await metrics.render()).body;
+            expect(body).to.contain('iks_dns_queries_total{zone="example.test",transport="udp",qtype="REJECTED",rcode="BADVERS"} 1');
+            expect(body).to.not.contain('rcode="NOERROR"');
+        }
+        finally {
+            await server.stop();
+        }
     });
 
     it('listens on IPv6 loopback', async () => {

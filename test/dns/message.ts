@@ -2,7 +2,7 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 import Dns2 from 'dns2';
 
-import { encodeResponse } from '../../lib/dns/message';
+import { encodeResponse, responseRcode } from '../../lib/dns/message';
 import { nameToWire } from '../../lib/dns/name';
 import { encodeA, encodeSrv } from '../../lib/dns/rdata';
 import { Rcode, RrType } from '../../lib/dns/types';
@@ -52,5 +52,18 @@ describe('encodeResponse()', () => {
         expect(wire.length).to.equal(12 + (16 + 14) + (2 + 14) + (2 + 2 + 14));
         const packet = Dns2.Packet.parse(wire);
         expect(packet.answers.map((answer: { name: string }) => answer.name)).to.equal(['a.example.test', 'a.example.test', 'b.a.example.test']);
+    });
+});
+
+describe('responseRcode()', () => {
+
+    it('reads the 12-bit RCODE: header bits and the OPT\'s upper bits', () => {
+
+        const answer = (rcode: number, edns: boolean) => encodeResponse({ id: 1, aa: false, rd: false, rcode, question: question('example.test', RrType.A), edns: edns ? { payloadSize: 1232, dnssecOk: false } : null });
+        expect(responseRcode(answer(Rcode.BADVERS, true))).to.equal(16);
+        expect(responseRcode(answer(Rcode.NXDOMAIN, true))).to.equal(Rcode.NXDOMAIN);
+        expect(responseRcode(answer(Rcode.REFUSED, false))).to.equal(Rcode.REFUSED);
+        const records = encodeResponse({ id: 1, aa: true, rd: false, rcode: Rcode.NOERROR, question: null, answers: [{ name: 'example.test', type: RrType.A, ttl: 60, rdata: encodeA('192.0.2.1') }] });
+        expect(responseRcode(records)).to.equal(Rcode.NOERROR);
     });
 });

@@ -20,7 +20,8 @@ import { RegistrationClient, type Credentials, type RegistrationReceipt } from '
 import { markLink } from '../client/links';
 import { parseDnsServer } from '../dns/stub';
 import type { TrustAnchor } from '../dnssec/trust-anchor';
-import { InvalidInput, RegistrationRefused } from '../errors';
+import { IksError, InvalidInput, InvalidKey, RegistrationRefused } from '../errors';
+import { parsePublicKey } from '../keys';
 import { canonicalName, parseName } from '../names';
 import { checkPassword, hashPassword } from '../registration/password';
 import { timeoutMs } from './arguments';
@@ -50,6 +51,8 @@ export interface RegistrationCommandContext {
 
 const internals = {
     exit: { ok: 0, failed: 2 },
+    // RegistrationRefused's code → the signed answer's outcome (lib/client/registration.ts maps the other way).
+    refusals: { AUTHENTICATION_FAILED: 'authentication-failed', NOT_AUTHORIZED: 'not-authorized', LOCKED_OUT: 'locked', REQUEST_REFUSED: 'refused' } as const,
     usage: /^[a-z0-9][a-z0-9-]{0,31}$/
 };
 
@@ -76,6 +79,54 @@ export function readPrivateKey(file: string): KeyObject {
             throw new InvalidInput('INVALID_KEY', `${file} is not an unencrypted private key (PEM or OpenSSH)`);
         }
     }
+}
+
+/**
+ * `--json` after a failure. `ok` and `verified` are false whatever happened; a refusal
+ * the service signed says so in `answerVerified` and names its `outcome`, so that no
+ * script mistakes a verified "no" for a yes.
+ */
+function failureJson(error: unknown): Record<string, unknown> {
+
+    const common = { ok: false, verified: false, code: error instanceof IksError ? error.code : null, error: describeError(error) };
+    if (error instanceof RegistrationRefused) {
+        return {
+            ...common,
+            outcome: internals.refusals[error.code as keyof typeof internals.refusals] ?? 'refused',
+            answerVerified: true,
+            acceptedMethods: error.acceptedMethods,
+            ...(error.retryAt !== undefined ? { retryAt: error.retryAt } : {})
+        };
+    }
+
+    return {
+        ...common,
+        // Refused here, before anything was sent; or a link, the transport or the service failed.
+        outcome: error instanceof InvalidInput ? 'invalid-input' : 'failed',
+        answerVerified: false,
+        ...(error instanceof IksError && error.link !== undefined ? { failedLink: error.link } : {})
+    };
+}
+
+/** The --key file's text, refused here (naming the file) unless it is one public key: nothing is sent otherwise. */
+function readPublicKeyFile(file: string): string {
+
+    let text: string;
+    try {
+        text = Fs.readFileSync(file, 'utf8');
+    }
+    catch (error) {
+        throw new InvalidKey(`cannot read --key ${file}: ${(error as Error).message}`, { cause: error });
+    }
+
+    try {
+        parsePublicKey(text);
+    }
+    catch (error) {
+        throw new InvalidKey(`--key ${file}: ${(error as Error).message}; nothing was sent`, { cause: error });
+    }
+
+    return text;
 }
 
 function credentialsFrom(options: AuthOptions, readStdin: () => string): Credentials {
@@ -147,7 +198,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
             const config = context.config();
             const receipt = await send(clientFor(config, name, options), credentialsFrom(options, readStdin));
             if (options.json) {
-                io.out(JSON.stringify({ verified: true, ...receipt.answer }, null, 2));
+                io.out(JSON.stringify({ ok: true, verified: true, answerVerified: true, ...receipt.answer }, null, 2));
             }
             else {
                 for (const link of receipt.links) {
@@ -161,7 +212,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
         }
         catch (error) {
             if (options.json) {
-                io.out(JSON.stringify({ verified: error instanceof RegistrationRefused, error: describeError(error), ...(error instanceof RegistrationRefused ? { acceptedMethods: error.acceptedMethods, retryAt: error.retryAt } : {}) }));
+                io.out(JSON.stringify(failureJson(error), null, 2));
             }
 
             io.err(`${what} failed: ${describeError(error)}`);
@@ -198,7 +249,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
                     throw new InvalidInput('INVALID_OPTIONS', `--expires "${options.expires}" is not an ISO 8601 date`);
                 }
 
-                return client.register(name, { container: Fs.readFileSync(options.key, 'utf8'), usage, ...(expiresAt !== undefined ? { expiresAt } : {}) }, credentials);
+                return client.register(name, { container: readPublicKeyFile(options.key), usage, ...(expiresAt !== undefined ? { expiresAt } : {}) }, credentials);
             }, ({ answer }) => [`registered: key ${answer.keyId} of ${answer.name} is ${answer.state} (published at the updater's next run)`]);
         });
 

@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import * as Fs from 'node:fs';
+import * as Http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as Os from 'node:os';
 import * as Path from 'node:path';
 
@@ -11,10 +14,25 @@ import { nameToUrlForm } from '../../lib/names';
 import type { KeyDocument } from '../../lib/xml/types';
 import { verifyDocument } from '../../lib/xmldsig';
 import { runTool, tempFile } from '../helpers/domain';
-import { freePort, runIks, startIks, type RunningProcess } from '../helpers/process';
+import { freePort, iksBin, runIks, startIks, type RunningProcess } from '../helpers/process';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
+
+/** Runs `iks ...` without blocking this process, whose event loop serves what the command talks to. */
+function runIksAsync(args: readonly string[], env: NodeJS.ProcessEnv, input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
+
+    return new Promise((resolve) => {
+
+        const child = spawn(process.execPath, [iksBin, ...args], { env: { ...process.env, IKS_FROM_SOURCE: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+        child.stdin.end(input);
+    });
+}
 
 /** Issue 4's acceptance, with only the CLI, against `iks quickstart` (embedded store). */
 describe('registration with the CLI against a running quickstart', () => {
@@ -95,6 +113,7 @@ describe('registration with the CLI against a running quickstart', () => {
         const first = writeKeyPair('first');
         const registered = runIks(['register', 'alice@example.test', '--key', first.publicFile, '--usage', 'iks-auth', 'sign', '--password-stdin', '--json'], env, `${passwords['alice@example.test']}\n`);
         expect(registered.status, registered.stderr).to.equal(0);
+        expect(JSON.parse(registered.stdout)).to.include({ ok: true, verified: true, answerVerified: true, outcome: 'accepted' });
         const firstId = JSON.parse(registered.stdout).keyId as string;
         expect(await eventually(async () => (await servedIds('alice@example.test')).includes(firstId))).to.be.true();
         expect(verifiedIds('alice@example.test')).to.include(firstId);
@@ -128,6 +147,45 @@ describe('registration with the CLI against a running quickstart', () => {
         expect(wrong.stderr).to.contain('AUTHENTICATION_FAILED');
         expect(wrong.stderr).to.contain('accepted authentication methods: password, user-key, assertion');
         expect(wrong.stderr + wrong.stdout).to.not.contain(passwords['bob@example.test']!);
+
+        // A script reading --json must not take a verified refusal for a success.
+        const wrongJson = runIks(['register', 'bob@example.test', '--key', writeKeyPair('fourth').publicFile, '--password-stdin', '--json'], env, 'not-bobs-password\n');
+        expect(wrongJson.status).to.equal(2);
+        const refusal = JSON.parse(wrongJson.stdout);
+        expect(refusal).to.include({ ok: false, verified: false, outcome: 'authentication-failed', answerVerified: true, code: 'AUTHENTICATION_FAILED', acceptedMethods: ['password', 'user-key', 'assertion'] });
+        expect(refusal.error).to.startWith('AUTHENTICATION_FAILED: ');
+    });
+
+    it('refuses a private key or a file that is no public key in --key without sending anything', async () => {
+
+        const requests: string[] = [];
+        const server = Http.createServer((request, response) => {
+
+            requests.push(`${request.method} ${request.url}`);
+            response.writeHead(503).end();
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        try {
+            const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+            const pair = writeKeyPair('leaked');
+            const leaked = await runIksAsync(['register', 'alice@example.test', '--key', pair.privateFile, '--url', url, '--password-stdin'], env, `${passwords['alice@example.test']}\n`);
+            expect(leaked.status).to.equal(2);
+            expect(leaked.stderr).to.contain(`register failed: INVALID_KEY: --key ${pair.privateFile}: this is a private key; register only the public half`);
+            expect(leaked.stderr).to.contain('nothing was sent');
+
+            const garbage = await runIksAsync(['register', 'alice@example.test', '--key', tempFile('garbage.pub', 'hello\n'), '--url', url, '--auth-key', pair.privateFile, '--json'], env);
+            expect(garbage.status).to.equal(2);
+            expect(JSON.parse(garbage.stdout)).to.include({ ok: false, code: 'INVALID_KEY' });
+            expect(requests).to.equal([]);
+
+            // The control: a public key does reach the service at --url.
+            const sent = await runIksAsync(['register', 'alice@example.test', '--key', pair.publicFile, '--url', url, '--auth-key', pair.privateFile, '--timeout', '3000'], env);
+            expect(sent.status).to.equal(2);
+            expect(requests).to.equal(['POST /ikrs/v1']);
+        }
+        finally {
+            await new Promise((resolve) => server.close(resolve));
+        }
     });
 
     it('manages users while the server runs', () => {

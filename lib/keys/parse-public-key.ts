@@ -19,7 +19,9 @@ const internals = {
     // Public-key operations grow with the modulus: a cap keeps verification cheap for everyone.
     maxRsaBits: 16384,
     // NIST SP 800-56B: 2^16 < e < 2^256 is recommended; 3 is still seen in the wild and safe for verification.
-    maxRsaExponent: 1n << 256n,
+    // OpenSSL refuses to verify with an exponent of more than 64 bits once the modulus is over
+    // 3072 bits: such a key would register and then never verify anything.
+    maxRsaExponent: 1n << 64n,
     curves: new Map<string, { readonly curve: string; readonly size: number }>([
         ['prime256v1', { curve: 'P-256', size: 256 }],
         ['secp384r1', { curve: 'P-384', size: 384 }],
@@ -329,7 +331,7 @@ function checkRsa(key: KeyObject): number {
     }
 
     if (exponent < 3n || (exponent & 1n) === 0n || exponent >= internals.maxRsaExponent) {
-        throw new InvalidKey('the RSA public exponent is malformed (it must be odd, at least 3 and below 2^256; 65537 is usual); regenerate the key');
+        throw new InvalidKey('the RSA public exponent is malformed (it must be odd, at least 3 and below 2^64; 65537 is usual); regenerate the key');
     }
 
     if (bits < internals.minRsaBits) {

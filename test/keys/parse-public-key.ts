@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, publicEncrypt, type KeyObject } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Os from 'node:os';
 import * as Path from 'node:path';
@@ -360,6 +360,19 @@ describe('parsePublicKey()', () => {
             rejects(armor('RSA PUBLIC KEY', rsaPkcs1(modulus, Buffer.from([1, 0, 0]))), /exponent is malformed/);
             rejects(armor('RSA PUBLIC KEY', rsaPkcs1(modulus, Buffer.from([1]))), /exponent is malformed/);
             rejects(armor('RSA PUBLIC KEY', rsaPkcs1(modulus, Buffer.alloc(33, 0xff))), /exponent is malformed/);
+            expect(parsePublicKey(armor('RSA PUBLIC KEY', rsaPkcs1(modulus, Buffer.alloc(8, 0xff)))).size).to.equal(2048);
+            rejects(armor('RSA PUBLIC KEY', rsaPkcs1(modulus, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 1]))), /below 2\^64/);
+        });
+
+        it('RSA keys OpenSSL could never verify with: over 3072 bits with an exponent of 2^64 or more', () => {
+
+            const { n } = generateKeyPairSync('rsa', { modulusLength: 4096 }).publicKey.export({ format: 'jwk' });
+            const pem = armor('RSA PUBLIC KEY', rsaPkcs1(Buffer.from(n!, 'base64url'), Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 1])));
+            // What the limit is for: OpenSSL refuses every public-key operation with such a key
+            // (verification just answers false, so encryption shows the reason).
+            const key = createPublicKey({ key: pem, format: 'pem', type: 'pkcs1' });
+            expect(() => publicEncrypt(key, Buffer.from('m'))).to.throw(/bad e value/i);
+            rejects(pem, /below 2\^64/);
         });
 
         it('RSA keys with an even modulus', () => {

@@ -10,6 +10,7 @@ import forge from 'node-forge';
 import Sshpk from 'sshpk';
 
 import { InvalidKey } from '../errors';
+import { FORBIDDEN_CHARACTER } from '../xml/characters';
 import { sha256Hex, spkiDer } from './digest';
 import type { KeyAlgorithm, KeyFormat, PublicKeyInfo } from './types';
 
@@ -73,6 +74,13 @@ export function parsePublicKey(text: string): PublicKeyInfo {
 
     if (internals.privateKeyMarkers.some((marker) => marker.test(container))) {
         throw new InvalidKey('this is a private key; register only the public half (for example `openssl pkey -pubout` or the `.pub` file of ssh-keygen)');
+    }
+
+    // The text is published verbatim in signed documents: what they cannot carry (control
+    // characters, NEL, LS, PS — e.g. in an OpenSSH comment) would make every document of
+    // its name unsignable.
+    if (FORBIDDEN_CHARACTER.test(container)) {
+        throw new InvalidKey('the key text holds a character IKS documents cannot carry (a control character, NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR); remove it, e.g. from the OpenSSH comment');
     }
 
     const read = container.includes('-----BEGIN') ? readPem(container) : readOpenSsh(container);

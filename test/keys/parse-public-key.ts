@@ -295,6 +295,18 @@ describe('parsePublicKey()', () => {
             rejects('A'.repeat(16 * 1024 + 1), /16 KiB/);
         });
 
+        it('text signed documents cannot carry, such as an OpenSSH comment holding a line separator', () => {
+
+            const raw = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
+            const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.from(raw, 'base64url')]).toString('base64');
+            expect(parsePublicKey(`ssh-ed25519 ${blob} me@host`).algorithm).to.equal('ed25519');
+            for (const bad of ['\u2028', '\u2029', '\u0085', '\u0000', '\u001b']) {
+                rejects(`ssh-ed25519 ${blob} me${bad}host`, /a character IKS documents cannot carry/);
+            }
+
+            rejects(`${ed25519Pem()}`.replace('\n', '\u2028\n'), /cannot carry/);
+        });
+
         it('several PEM blocks', () => {
 
             rejects(`${ed25519Pem()}${ed25519Pem()}`, /2 PEM blocks.*exactly one/);

@@ -6,8 +6,37 @@ export interface Output {
     err(line: string): void;
 }
 
+const internals = {
+    watching: false,
+    stdoutClosed: false
+};
+
+/**
+ * Standard output closed by its reader (`iks init | head -2`): further results are
+ * dropped and the command finishes its work and exits as usual, as with SIGPIPE
+ * ignored; any other write error stays an error.
+ */
+function onStdoutError(error: NodeJS.ErrnoException): void {
+
+    if (error.code !== 'EPIPE') {
+        throw error;
+    }
+
+    internals.stdoutClosed = true;
+}
+
 export const consoleOutput: Output = {
-    out: (line) => process.stdout.write(`${line}\n`),
+    out: (line) => {
+
+        if (!internals.watching) {
+            internals.watching = true;
+            process.stdout.on('error', onStdoutError);
+        }
+
+        if (!internals.stdoutClosed) {
+            process.stdout.write(`${line}\n`);
+        }
+    },
     err: (line) => process.stderr.write(`${line}\n`)
 };
 

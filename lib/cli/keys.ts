@@ -8,7 +8,7 @@
  *   2. `rotate ksk --activate`  after the overlap: every name re-signed with the new KSK
  *   3. `rotate ksk --finish`    after the overlap, and once nothing is signed by the old KSK: old commitment withdrawn
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 
 import { domainDir, type IksConfig } from '../../config';
 import { claimedSigner } from '../client';
@@ -133,7 +133,8 @@ export function addKeyCommands(keys: Command, context: KeyCommandContext): void 
         .description('KSK rollover with overlapping commitments: start, then --activate, then --finish (run where the KSK lives)')
         .argument('<role>', 'the key to rotate: ksk')
         .option('--activate', 'step 2: sign with the new KSK and re-sign every name')
-        .option('--finish', 'step 3: withdraw the old KSK\'s commitment')
+        // One step per run: two steps given at once is a mistake, not a plan.
+        .addOption(new Option('--finish', 'step 3: withdraw the old KSK\'s commitment').conflicts('activate'))
         .option('--overlap <seconds>', 'minimum wait between steps (default: the larger of zone.ttl and maxCacheAge)', (value) => Number.parseInt(value, 10))
         .action(async (role: string, options: { activate?: boolean; finish?: boolean; overlap?: number }) => {
 

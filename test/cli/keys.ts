@@ -94,6 +94,12 @@ describe('iks init and iks keys rotate ksk', () => {
         const finish = await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0');
         expect(finish.stderr.join('\n')).to.contain('no rollover is under way');
         expect((await iks('keys', 'rotate', 'ksk', '--overlap', 'soon')).stderr.join('\n')).to.contain('--overlap must be a whole number of seconds');
+        for (const order of [['--activate', '--finish'], ['--finish', '--activate']]) {
+            const both = await iks('keys', 'rotate', 'ksk', ...order, '--overlap', '0');
+            expect(both.code).to.equal(2);
+            expect(both.stderr.join('\n')).to.contain('option \'--finish\' cannot be used with option \'--activate\'');
+        }
+
         expect(rolloverPhase(domain.dataDir, domain.domain).phase).to.equal('none');
     });
 

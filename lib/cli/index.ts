@@ -79,7 +79,11 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
 
             const config = configFrom(program, { 'updater.inProcess': true });
             const store = storeFor(config);
-            const running = await startQuickstart(config, store, io.err);
+            const running = await startQuickstart(config, store, io.err).catch(async (error: unknown) => {
+
+                await store.close();
+                throw error;
+            });
             io.out(`IKS quickstart for ${config.domain} on ${running.url} (store: ${store.kind}, signing: ${config.signing})`);
             io.out('Try:');
             for (const command of quickstartCommands(config)) {

@@ -17,6 +17,7 @@ import { ensureDomainKeys, parsePublicKey } from '../keys';
 import { nameToUrlForm } from '../names';
 import { hashPassword } from '../registration/password';
 import { registrationOf } from '../store/registration';
+import { listenFailure } from './listen';
 import type { Registration, Store } from '../store/types';
 
 export const demoEntities = ['alice', 'bob'] as const;
@@ -148,15 +149,26 @@ export async function startQuickstart(config: IksConfig, store: Store, log: (lin
     await updater?.drain();
     updater?.start();
 
-    const server = await createGateway(config, { store, metrics });
-    await server.start();
+    let server: Awaited<ReturnType<typeof createGateway>> | undefined;
+    try {
+        server = await createGateway(config, { store, metrics });
+        await server.start();
+    }
+    catch (error) {
+        // The zone refresh timer, the updater and a bound DNS listener would keep the process alive.
+        stopZoneRefresh();
+        await server?.stop({ timeout: 1000 }).catch(() => {});
+        await updater?.stop();
+        throw listenFailure(error, config);
+    }
 
+    const started = server;
     return {
-        url: server.info.uri,
+        url: started.info.uri,
         async stop() {
 
             stopZoneRefresh();
-            await server.stop({ timeout: 2000 });
+            await started.stop({ timeout: 2000 });
             await updater?.stop();
         }
     };

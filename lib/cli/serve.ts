@@ -13,6 +13,7 @@ import { createUpdater, startZoneRefresh } from '../../workers/updater';
 import { InvalidInput } from '../errors';
 import { createGateway } from '../gateway';
 import { aggregateWorkerMetrics, IksMetrics, serveWorkerMetrics } from '../observability';
+import { listenFailure } from './listen';
 import type { Output } from './output';
 import { storeFor } from './store';
 
@@ -75,9 +76,21 @@ async function serveOne(config: IksConfig, io: Output, untilSignal: () => Promis
     const store = storeFor(config);
     // One registry for the gateway and the in-process updater: /metrics shows signing latency too.
     const metrics = new IksMetrics();
-    const server = await createGateway(config, { store, metrics });
-    const signer = startInProcessSigner(config, store, metrics, io);
-    await server.start();
+    let server: Awaited<ReturnType<typeof createGateway>> | undefined;
+    let signer: ReturnType<typeof startInProcessSigner> | undefined;
+    try {
+        server = await createGateway(config, { store, metrics });
+        signer = startInProcessSigner(config, store, metrics, io);
+        await server.start();
+    }
+    catch (error) {
+        // What did start (the DNS listener, the signer's timers, the store) would keep the process alive.
+        await server?.stop({ timeout: 1000 }).catch(() => {});
+        await signer?.stop();
+        await store.close();
+        throw listenFailure(error, config);
+    }
+
     io.out(`IKS gateway for ${config.domain} on ${server.info.uri}${signer.running ? ' with an in-process updater' : ''}`);
     io.err(`stopping on ${await untilSignal()}`);
     await server.stop({ timeout: 5000 });
@@ -93,7 +106,14 @@ async function serveWorker(config: IksConfig): Promise<number> {
         const metrics = new IksMetrics();
         serveWorkerMetrics(metrics);
         const server = await createGateway(config, { store, metrics });
-        await server.start();
+        try {
+            await server.start();
+        }
+        catch (error) {
+            await server.stop({ timeout: 1000 }).catch(() => {});
+            throw listenFailure(error, config);
+        }
+
         process.send?.({ iks: 'listening', uri: server.info.uri } satisfies WorkerMessage);
 
         // The primary decides when the gateway stops and tells its workers. A terminal's Ctrl-C

@@ -1,4 +1,5 @@
 import * as Fs from 'node:fs';
+import * as Net from 'node:net';
 import * as Os from 'node:os';
 import * as Path from 'node:path';
 
@@ -261,5 +262,34 @@ describe('quickstart (npm start) as a user runs it', () => {
         expect(result.status).to.equal(2);
         expect(result.stderr).to.contain(`${file}:1:`);
         expect(result.stderr).to.contain('nothing imported');
+    });
+});
+
+describe('quickstart when it cannot listen', () => {
+
+    it('exits 2 naming the HTTP port and its setting, its DNS listener and updater stopped, instead of hanging', { timeout: 90_000 }, async () => {
+
+        const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-quickstart-taken-'));
+        const taken = Net.createServer();
+        await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+        const port = (taken.address() as Net.AddressInfo).port;
+        const env = { IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(port), IKS_DNS_PORT: String(await freePort()), IKS_REDIS_URL: '', IKS_LOG_LEVEL: 'warn' };
+        const child = spawn(process.execPath, [iksBin, 'quickstart'], { env: { ...process.env, IKS_FROM_SOURCE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        const hang = setTimeout(() => child.kill('SIGKILL'), 45_000);
+        try {
+            const [status, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, killedBy) => resolve([code, killedBy])));
+            expect(signal, `still running after 45 s:\n${output}`).to.be.null();
+            expect(status).to.equal(2);
+            expect(output).to.contain(`iks: LISTEN_FAILED: cannot listen for HTTP on 127.0.0.1:${port}: the port is in use (EADDRINUSE); set IKS_HTTP_PORT (http.port)`);
+        }
+        finally {
+            clearTimeout(hang);
+            child.kill('SIGKILL');
+            taken.close();
+            Fs.rmSync(dataDir, { recursive: true, force: true });
+        }
     });
 });

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import * as Dgram from 'node:dgram';
 import * as Fs from 'node:fs';
 import * as Net from 'node:net';
 import * as Os from 'node:os';
@@ -8,11 +10,91 @@ import { expect } from '@hapi/code';
 
 import { nameToUrlForm } from '../../lib/names';
 import { eventually } from '../helpers/eventually';
-import { childProcesses, freePort, runIks, startIks, type RunningProcess } from '../helpers/process';
+import { childProcesses, freePort, iksBin, runIks, startIks, type RunningProcess } from '../helpers/process';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
+
+/** Runs `iks ...` without blocking this process; a command still running after `deadlineMs` is killed and reported as hanging. */
+function runIksWithin(args: readonly string[], env: NodeJS.ProcessEnv, deadlineMs: number): Promise<{ status: number | null; output: string; hung: boolean }> {
+
+    return new Promise((resolve) => {
+
+        const child = spawn(process.execPath, [iksBin, ...args], { env: { ...process.env, IKS_FROM_SOURCE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        let hung = false;
+        const timer = setTimeout(() => (hung = true, child.kill('SIGKILL')), deadlineMs);
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.on('close', (status) => (clearTimeout(timer), resolve({ status, output, hung })));
+    });
+}
+
+/** Holds a TCP or UDP port on 127.0.0.1 until released. */
+async function occupy(kind: 'tcp' | 'udp'): Promise<{ port: number; release: () => Promise<void> }> {
+
+    if (kind === 'tcp') {
+        const server = Net.createServer();
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        return { port: (server.address() as Net.AddressInfo).port, release: () => new Promise((resolve) => server.close(() => resolve())) };
+    }
+
+    const socket = Dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    return { port: socket.address().port, release: () => new Promise((resolve) => socket.close(resolve)) };
+}
+
+describe('iks serve (one process)', () => {
+
+    let dir: string;
+    let env: NodeJS.ProcessEnv;
+
+    before(async () => {
+
+        dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-serve-one-'));
+        // The in-process signer too: its timers must not keep a gateway that could not start alive.
+        env = { IKS_DATA_DIR: dir, IKS_REDIS_URL: '', IKS_HTTP_PORT: String(await freePort()), IKS_DNS_PORT: String(await freePort()), IKS_UPDATER_IN_PROCESS: 'true', IKS_LOG_LEVEL: 'warn' };
+        expect(runIks(['init'], env).status).to.equal(0);
+    });
+
+    after(() => {
+
+        Fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('exits 2 naming the HTTP port and its setting when the port is taken, instead of hanging', { timeout: 60_000 }, async () => {
+
+        const taken = await occupy('tcp');
+        try {
+            const result = await runIksWithin(['serve'], { ...env, IKS_HTTP_PORT: String(taken.port) }, 30_000);
+            expect(result.hung, result.output).to.be.false();
+            expect(result.status).to.equal(2);
+            expect(result.output).to.contain(`iks: LISTEN_FAILED: cannot listen for HTTP on 127.0.0.1:${taken.port}: the port is in use (EADDRINUSE); set IKS_HTTP_PORT (http.port)`);
+            // The DNS listener it had bound is free again.
+            const dns = Net.createServer();
+            await new Promise<void>((resolve, reject) => (dns.once('error', reject), dns.listen(Number(env.IKS_DNS_PORT), '127.0.0.1', resolve)));
+            await new Promise((resolve) => dns.close(resolve));
+        }
+        finally {
+            await taken.release();
+        }
+    });
+
+    it('exits 2 naming the DNS port and its setting when that one is taken', { timeout: 60_000 }, async () => {
+
+        const taken = await occupy('udp');
+        try {
+            const result = await runIksWithin(['serve'], { ...env, IKS_DNS_PORT: String(taken.port) }, 30_000);
+            expect(result.hung, result.output).to.be.false();
+            expect(result.status).to.equal(2);
+            expect(result.output).to.contain(`iks: LISTEN_FAILED: cannot listen for DNS on 127.0.0.1:${taken.port}: the port is in use (EADDRINUSE); set IKS_DNS_PORT (dns.port)`);
+        }
+        finally {
+            await taken.release();
+        }
+    });
+});
 
 describe('iks serve --workers', () => {
 

@@ -3,12 +3,12 @@
  * plugin, makes every RRSIG and the NSEC chain; the plugin only serves the file
  * written here. Holds the zone-signing key, like the updater holds the KSK.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
 import { domainDir, type IksConfig } from '../../config';
-import { needsResign, parseSignedZone, serializeSignedZone, signZone, trustAnchorFile, dsRecord, type SignedZone } from '../../lib/dnssec';
+import { dnskeyPublicKey, dnssecAlgorithm, needsResign, parseSignedZone, serializeSignedZone, signZone, trustAnchorFile, dsRecord, type SignedZone } from '../../lib/dnssec';
 import { loadDomainSigningKey, publishedKsks } from '../../lib/keys';
 import { buildZone, type ZoneSpec } from '../../lib/zone/spec';
 
@@ -49,11 +49,19 @@ function writeAtomically(file: string, content: string, mode: number): void {
     Fs.renameSync(temp, file);
 }
 
-/** A digest of the zone content without the serial, to notice configuration changes. */
-function contentDigest(spec: ZoneSpec): string {
+/**
+ * A digest of the zone content without the serial and of the zone-signing key's DNSKEY
+ * (algorithm and public key), to notice configuration changes and a replaced zsk.pem.
+ */
+function contentDigest(spec: ZoneSpec, zsk: KeyObject): string {
 
     const { soa, ...rest } = spec;
-    return createHash('sha256').update(JSON.stringify({ ...rest, soa: { ...soa, serial: 0 }, kskCommitments: rest.kskCommitments.map((ksk) => ({ label: ksk.label, spki: ksk.spki.toString('base64') })) })).digest('hex');
+    return createHash('sha256').update(JSON.stringify({
+        ...rest,
+        soa: { ...soa, serial: 0 },
+        kskCommitments: rest.kskCommitments.map((ksk) => ({ label: ksk.label, spki: ksk.spki.toString('base64') })),
+        zsk: { algorithm: dnssecAlgorithm(zsk), publicKey: dnskeyPublicKey(zsk).toString('base64') }
+    })).digest('hex');
 }
 
 export interface ZoneSignResult {
@@ -74,7 +82,8 @@ export function ensureSignedZone(config: IksConfig, options: { force?: boolean; 
     const digestFile = `${paths.signedZone}.digest`;
     const serial = Math.floor(now / 1000) >>> 0;
     const spec = zoneSpec(config, serial);
-    const digest = contentDigest(spec);
+    const zsk = loadDomainSigningKey(config.dataDir, config.domain, 'zsk');
+    const digest = contentDigest(spec, zsk.publicKey);
 
     let reason = options.force ? 'forced' : '';
     let current: SignedZone | null = null;
@@ -94,7 +103,6 @@ export function ensureSignedZone(config: IksConfig, options: { force?: boolean; 
         return { signed: false, zone: current, reason: 'up to date' };
     }
 
-    const zsk = loadDomainSigningKey(config.dataDir, config.domain, 'zsk');
     const zone = signZone(buildZone(spec), { zsk: { privateKey: zsk.privateKey, publicKey: zsk.publicKey } }, {
         // An hour of slack for resolvers whose clocks run behind.
         inception: new Date(now - 3600_000),

@@ -136,7 +136,14 @@ const internals = {
     lists: new Set(['IKS_REGISTER_METHODS']),
 
     port: Joi.number().integer().min(0).max(65535),
-    seconds: Joi.number().integer().min(1).max(10 * 365 * 86400)
+    seconds: Joi.number().integer().min(1).max(10 * 365 * 86400),
+
+    // [earlier, later]: a signature re-signed no earlier than its expiry would be served expired
+    // (a zone whose margin reaches its validity would be re-signed at every check).
+    smallerThan: [
+        ['refreshBefore', 'signatureValidity'],
+        ['zone.refreshBefore', 'zone.signatureValidity']
+    ] as const
 };
 
 const schema = Joi.object({
@@ -203,14 +210,6 @@ const schema = Joi.object({
             lockout: internals.seconds.max(86400).default(900)
         }).default()
     }).default()
-}).custom((value: { refreshBefore: number; signatureValidity: number }, helpers) => {
-
-    // A document re-signed no earlier than its expiry would be served expired.
-    if (value.refreshBefore >= value.signatureValidity) {
-        return helpers.message({ custom: '"refreshBefore" must be smaller than "signatureValidity"' });
-    }
-
-    return value;
 });
 
 /** Fills the zone settings that derive from the domain and the listening addresses. */
@@ -232,6 +231,16 @@ function zoneDefaults(value: { http: { host: string; port: number }; dns: { host
             { service: '_ikrs._tcp', priority: 10, weight: 100, port: value.http.port, target }
         ]
     };
+}
+
+function getPath(source: unknown, path: string): unknown {
+
+    let node = source;
+    for (const part of path.split('.')) {
+        node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined;
+    }
+
+    return node;
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -277,6 +286,13 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
         }
 
         Object.assign(raw, parsed);
+        for (const [earlier, later] of internals.smallerThan) {
+            for (const path of [earlier, later]) {
+                if (getPath(parsed, path) !== undefined) {
+                    sources.set(path, file);
+                }
+            }
+        }
     }
 
     for (const [variable, path] of Object.entries(internals.env)) {
@@ -301,6 +317,15 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
         // An item of a list reports its index in the path; the source is the list's.
         const source = sources.get(path) ?? sources.get(path.replace(/\.\d+$/, '')) ?? (file ? `${file}` : 'defaults');
         throw new InvalidConfig(`invalid setting ${path ? `"${path}" ` : ''}(from ${source}): ${detail.message}`);
+    }
+
+    // Rules between two settings name both and where each came from: either may be the one to change.
+    for (const [earlier, later] of internals.smallerThan) {
+        const [first, second] = [getPath(value, earlier) as number, getPath(value, later) as number];
+        if (first >= second) {
+            const origin = (setting: string) => `"${setting}" (from ${sources.get(setting) ?? 'defaults'})`;
+            throw new InvalidConfig(`invalid settings ${origin(earlier)} and ${origin(later)}: "${earlier}" must be smaller than "${later}" (${first} ≥ ${second} seconds)`);
+        }
     }
 
     let domain: string;

@@ -81,6 +81,31 @@ describe('config', () => {
         });
     }
 
+    it('names both settings of a refresh margin that is not below the validity, and where each came from', () => {
+
+        expect(() => loadConfig({ env: { IKS_SIGNATURE_VALIDITY: '3600' } })).to.throw(InvalidConfig,
+            'invalid settings "refreshBefore" (from defaults) and "signatureValidity" (from IKS_SIGNATURE_VALIDITY): "refreshBefore" must be smaller than "signatureValidity" (86400 ≥ 3600 seconds)');
+        expect(() => loadConfig({ env: { IKS_REFRESH_BEFORE: '604800' } })).to.throw(InvalidConfig, /"refreshBefore" \(from IKS_REFRESH_BEFORE\) and "signatureValidity" \(from defaults\)/);
+    });
+
+    it('checks the zone\'s refresh margin against the zone\'s signature validity', () => {
+
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-config-'));
+        const file = Path.join(dir, 'iks.json');
+        try {
+            Fs.writeFileSync(file, JSON.stringify({ zone: { signatureValidity: 7200 } }));
+            expect(() => loadConfig({ env: {}, file })).to.throw(InvalidConfig,
+                `invalid settings "zone.refreshBefore" (from defaults) and "zone.signatureValidity" (from ${file}): "zone.refreshBefore" must be smaller than "zone.signatureValidity" (259200 ≥ 7200 seconds)`);
+            expect(() => loadConfig({ env: {}, file, overrides: { 'zone.refreshBefore': 7200 } })).to.throw(InvalidConfig, /"zone\.refreshBefore" \(from option zone\.refreshBefore\) and "zone\.signatureValidity" \(from .*iks\.json\)/);
+
+            Fs.writeFileSync(file, JSON.stringify({ zone: { signatureValidity: 7200, refreshBefore: 1800 } }));
+            expect(loadConfig({ env: {}, file }).zone).to.include({ signatureValidity: 7200, refreshBefore: 1800 });
+        }
+        finally {
+            Fs.rmSync(dir, { recursive: true });
+        }
+    });
+
     it('fails on an unreadable or non-object config file', () => {
 
         expect(() => loadConfig({ env: {}, file: '/nonexistent/iks.json' })).to.throw(InvalidConfig, /cannot read config file/);

@@ -17,7 +17,7 @@ import { rcodeName, typeName } from '../../lib/dns/types';
 import { parseSignedZone, type SignedZone } from '../../lib/dnssec/signed-zone';
 import { IksMetrics } from '../../lib/observability';
 import { ZoneResponder } from './responder';
-import { TcpTransport, UdpTransport } from './transport';
+import { defaultTcpLimits, TcpTransport, UdpTransport } from './transport';
 
 export interface DnsAuthorityOptions {
     /** Listen address (default 127.0.0.1). */
@@ -34,6 +34,14 @@ export interface DnsAuthorityOptions {
     readonly maxUdpPayload?: number;
     /** Encoded answers kept in memory (default 10000). */
     readonly cacheSize?: number;
+    /** TCP: close a connection idle this long, milliseconds (default 10000, RFC 7766 §6.2.3). */
+    readonly tcpIdleTimeoutMs?: number;
+    /** TCP: a message must arrive whole this long after its first octet, milliseconds (default 5000). */
+    readonly tcpMessageTimeoutMs?: number;
+    /** TCP: open connections; at the limit a new one closes the one answered least recently (default 1024). */
+    readonly tcpMaxConnections?: number;
+    /** TCP: open connections from one source address (default 32). */
+    readonly tcpMaxConnectionsPerAddress?: number;
     /** Metrics shared with the other plugins of this gateway; default: a registry of this registration's own. */
     readonly metrics?: IksMetrics;
 }
@@ -62,6 +70,10 @@ const internals = {
         watchIntervalMs: Joi.number().integer().min(10).default(2000),
         maxUdpPayload: Joi.number().integer().min(512).max(65535).default(1232),
         cacheSize: Joi.number().integer().min(1).default(10_000),
+        tcpIdleTimeoutMs: Joi.number().integer().min(1).default(defaultTcpLimits.idleTimeoutMs),
+        tcpMessageTimeoutMs: Joi.number().integer().min(1).default(defaultTcpLimits.messageTimeoutMs),
+        tcpMaxConnections: Joi.number().integer().min(1).default(defaultTcpLimits.maxConnections),
+        tcpMaxConnectionsPerAddress: Joi.number().integer().min(1).default(defaultTcpLimits.maxConnectionsPerAddress),
         metrics: Joi.object().instance(IksMetrics)
     }).xor('zone', 'zoneFile'),
     bindAttempts: 10,
@@ -78,7 +90,7 @@ const internals = {
     }
 };
 
-type Settings = Required<Pick<DnsAuthorityOptions, 'host' | 'port' | 'watchIntervalMs' | 'maxUdpPayload' | 'cacheSize'>> & Pick<DnsAuthorityOptions, 'zone' | 'zoneFile' | 'metrics'>;
+type Settings = Required<Pick<DnsAuthorityOptions, 'host' | 'port' | 'watchIntervalMs' | 'maxUdpPayload' | 'cacheSize' | 'tcpIdleTimeoutMs' | 'tcpMessageTimeoutMs' | 'tcpMaxConnections' | 'tcpMaxConnectionsPerAddress'>> & Pick<DnsAuthorityOptions, 'zone' | 'zoneFile' | 'metrics'>;
 
 declare module '@hapi/hapi' {
     interface PluginProperties {
@@ -233,7 +245,12 @@ async function listen(settings: Settings, answer: (message: Buffer, transport: '
         });
 
         const port = udp.address().port;
-        const tcp = new TcpTransport(answer);
+        const tcp = new TcpTransport(answer, {
+            idleTimeoutMs: settings.tcpIdleTimeoutMs,
+            messageTimeoutMs: settings.tcpMessageTimeoutMs,
+            maxConnections: settings.tcpMaxConnections,
+            maxConnectionsPerAddress: settings.tcpMaxConnectionsPerAddress
+        });
         try {
             await new Promise<void>((resolve, reject) => {
                 tcp.once('error', reject);

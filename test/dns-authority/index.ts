@@ -253,8 +253,19 @@ describe('dns-authority options and zone file', () => {
 
     it('rejects invalid options at registration', async () => {
 
-        for (const options of [{}, { zoneFile: '/x', zone: signedDemoZone() }, { zoneFile: '/x', port: 70000 }]) {
+        for (const options of [{}, { zoneFile: '/x', zone: signedDemoZone() }, { zoneFile: '/x', port: 70000 }, { zoneFile: '/x', tcpMaxConnectionsPerAddress: 0 }]) {
             await expect(Hapi.server().register({ plugin, options })).to.reject(/Invalid "dns-authority" options/);
+        }
+    });
+
+    it('applies its TCP limits: an incomplete message is closed after tcpMessageTimeoutMs', async () => {
+
+        const { server, port } = await start({ zone: signedDemoZone(), tcpMessageTimeoutMs: 100, tcpIdleTimeoutMs: 60_000 });
+        try {
+            expect(await tcpExchange(port, Buffer.from([0, 50, 1]), 3000)).to.equal({ data: Buffer.alloc(0), closed: true });
+        }
+        finally {
+            await server.stop();
         }
     });
 

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 
 import type * as Hapi from '@hapi/hapi';
 import Joi from 'joi';
+import { Gauge } from 'prom-client';
 
 import { responseRcode } from '../../lib/dns/message';
 import { parseQuery, type QueryParse } from '../../lib/dns/query';
@@ -44,6 +45,14 @@ export interface DnsAuthorityOptions {
     readonly tcpMaxConnectionsPerAddress?: number;
     /** Metrics shared with the other plugins of this gateway; default: a registry of this registration's own. */
     readonly metrics?: IksMetrics;
+    /** readiness() fails when the zone's first RRSIG expires within this many seconds (default 86400). */
+    readonly expiryMarginSeconds?: number;
+}
+
+export interface DnsAuthorityReadiness {
+    readonly ready: boolean;
+    /** What a load balancer or an operator reads: the zone and when its signatures expire, or why not ready. */
+    readonly reason: string;
 }
 
 /** What the plugin exposes as `server.plugins['dns-authority']`. */
@@ -54,6 +63,12 @@ export interface DnsAuthorityApi {
     reload(zone?: SignedZone): Promise<void>;
     /** The zone currently served. */
     zone(): SignedZone | null;
+    /**
+     * Ready when a zone is loaded and its first RRSIG expires later than expiryMarginSeconds
+     * from now: nothing but the updater re-signs it, so a stopped updater shows here before
+     * validating resolvers start to see BOGUS answers. For the host's readiness endpoint.
+     */
+    readiness(now?: number): DnsAuthorityReadiness;
 }
 
 const internals = {
@@ -74,9 +89,25 @@ const internals = {
         tcpMessageTimeoutMs: Joi.number().integer().min(1).default(defaultTcpLimits.messageTimeoutMs),
         tcpMaxConnections: Joi.number().integer().min(1).default(defaultTcpLimits.maxConnections),
         tcpMaxConnectionsPerAddress: Joi.number().integer().min(1).default(defaultTcpLimits.maxConnectionsPerAddress),
-        metrics: Joi.object().instance(IksMetrics)
+        metrics: Joi.object().instance(IksMetrics),
+        expiryMarginSeconds: Joi.number().integer().min(0).default(86_400)
     }).xor('zone', 'zoneFile'),
     bindAttempts: 10,
+    expiryMetric: 'iks_dns_zone_signatures_expire_timestamp_seconds',
+
+    /** The expiry gauge of a shared registry: made by the first registration, found by the next. */
+    expiryGauge(metrics: IksMetrics): Gauge<'zone'> {
+
+        const existing = metrics.registry.getSingleMetric(internals.expiryMetric);
+        return existing as Gauge<'zone'> | undefined ?? new Gauge({
+            name: internals.expiryMetric,
+            help: 'When the first RRSIG of the zone dns-authority serves expires, Unix seconds: only the updater re-signs it',
+            labelNames: ['zone'] as const,
+            registers: [metrics.registry],
+            // Workers of one cluster serve the same file; the earliest reading is the one that matters.
+            aggregator: 'min'
+        });
+    },
 
     /** A metric label for the query type: named types only, so a scan of all 65536 types cannot blow up the series count. */
     qtypeLabel(query: QueryParse): string {
@@ -90,7 +121,7 @@ const internals = {
     }
 };
 
-type Settings = Required<Pick<DnsAuthorityOptions, 'host' | 'port' | 'watchIntervalMs' | 'maxUdpPayload' | 'cacheSize' | 'tcpIdleTimeoutMs' | 'tcpMessageTimeoutMs' | 'tcpMaxConnections' | 'tcpMaxConnectionsPerAddress'>> & Pick<DnsAuthorityOptions, 'zone' | 'zoneFile' | 'metrics'>;
+type Settings = Required<Pick<DnsAuthorityOptions, 'host' | 'port' | 'watchIntervalMs' | 'maxUdpPayload' | 'cacheSize' | 'expiryMarginSeconds' | 'tcpIdleTimeoutMs' | 'tcpMessageTimeoutMs' | 'tcpMaxConnections' | 'tcpMaxConnectionsPerAddress'>> & Pick<DnsAuthorityOptions, 'zone' | 'zoneFile' | 'metrics'>;
 
 declare module '@hapi/hapi' {
     interface PluginProperties {
@@ -112,8 +143,22 @@ export const plugin: Hapi.NamedPlugin<DnsAuthorityOptions> = {
 
         const settings: Settings = Joi.attempt(options, internals.schema, 'Invalid "dns-authority" options');
         const metrics = settings.metrics ?? new IksMetrics();
+        const expiryGauge = internals.expiryGauge(metrics);
         const responderOptions = { maxUdpPayload: settings.maxUdpPayload, cacheSize: settings.cacheSize };
-        let responder: ZoneResponder | null = settings.zone ? new ZoneResponder(settings.zone, responderOptions) : null;
+        let responder: ZoneResponder | null = null;
+
+        const serve = (zone: SignedZone): void => {
+
+            responder = new ZoneResponder(zone, responderOptions);
+            if (Number.isFinite(responder.signaturesExpire)) {
+                expiryGauge.set({ zone: zone.origin }, responder.signaturesExpire);
+            }
+        };
+
+        if (settings.zone) {
+            serve(settings.zone);
+        }
+
         let udp: UdpTransport | null = null;
         let tcp: TcpTransport | null = null;
         let bound: { host: string; port: number } | null = null;
@@ -142,13 +187,13 @@ export const plugin: Hapi.NamedPlugin<DnsAuthorityOptions> = {
 
             const file = settings.zoneFile!;
             const text = await Fs.promises.readFile(file, 'utf8');
-            responder = new ZoneResponder(parseSignedZone(text), responderOptions);
+            serve(parseSignedZone(text));
         };
 
         const reload = async (zone?: SignedZone): Promise<void> => {
 
             if (zone) {
-                responder = new ZoneResponder(zone, responderOptions);
+                serve(zone);
                 return;
             }
 
@@ -156,7 +201,7 @@ export const plugin: Hapi.NamedPlugin<DnsAuthorityOptions> = {
                 await loadFile();
             }
             else if (responder) {
-                responder = new ZoneResponder(responder.zone, responderOptions);
+                serve(responder.zone);
             }
         };
 
@@ -175,10 +220,27 @@ export const plugin: Hapi.NamedPlugin<DnsAuthorityOptions> = {
             );
         };
 
+        const readiness = (now = Date.now()): DnsAuthorityReadiness => {
+
+            if (!responder) {
+                return { ready: false, reason: 'no zone loaded yet' };
+            }
+
+            const { origin } = responder.zone;
+            const expires = responder.signaturesExpire;
+            const until = Number.isFinite(expires) ? new Date(expires * 1000).toISOString() : 'never';
+            if (expires * 1000 - now <= settings.expiryMarginSeconds * 1000) {
+                return { ready: false, reason: `the signatures of ${origin} expire at ${until}, within ${settings.expiryMarginSeconds} s; is the updater running?` };
+            }
+
+            return { ready: true, reason: `serving ${origin}, signed until ${until}` };
+        };
+
         const api: DnsAuthorityApi = {
             address: () => bound,
             reload,
-            zone: () => responder?.zone ?? null
+            zone: () => responder?.zone ?? null,
+            readiness
         };
 
         server.expose(api);

@@ -38,6 +38,8 @@ const internals = {
 export class ZoneResponder {
 
     readonly zone: SignedZone;
+    /** The earliest RRSIG expiration in the zone, seconds since the epoch (Infinity without any RRSIG). */
+    readonly signaturesExpire: number;
     private readonly options: ResponderOptions;
     private readonly originLabels: readonly string[];
     private readonly nodes = new Map<string, Map<number, SignedRRset>>();
@@ -72,6 +74,15 @@ export class ZoneResponder {
             }
         }
 
+        // RRSIG RDATA: type covered, algorithm, labels, original TTL, then the expiration (RFC 4034 §3.1).
+        let earliest = Infinity;
+        for (const rrset of zone.rrsets) {
+            for (const rdata of rrset.signatures) {
+                earliest = Math.min(earliest, rdata.readUInt32BE(8));
+            }
+        }
+
+        this.signaturesExpire = earliest;
         this.nsecs.sort((a, b) => compareLabels(a.labels, b.labels));
         this.soa = this.nodes.get(wireKey(this.originLabels))!.get(RrType.SOA)!;
     }

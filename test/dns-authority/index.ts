@@ -369,6 +369,50 @@ describe('dns-authority options and zone file', () => {
         }
     });
 
+    it('reports its earliest RRSIG expiration as a gauge and is not ready when it falls within the margin', async () => {
+
+        const good = signedDemoZone();
+        const soon = Math.floor(Date.now() / 1000) + 3600;
+        // One RRSIG (over the SRV RRset) expiring in an hour: the earliest decides, not the zone's window.
+        const early = {
+            ...good,
+            rrsets: good.rrsets.map((rrset) => rrset.type !== RrType.SRV ? rrset : {
+                ...rrset,
+                signatures: rrset.signatures.map((rdata) => {
+                    const patched = Buffer.from(rdata);
+                    patched.writeUInt32BE(soon, 8);
+                    return patched;
+                })
+            })
+        };
+
+        const metrics = new IksMetrics();
+        const gauge = async () => /iks_dns_zone_signatures_expire_timestamp_seconds\{zone="example.test"\} (\d+)/.exec((await metrics.render()).body)?.[1];
+        const { server, api } = await start({ zone: early, metrics });
+        try {
+            expect(await gauge()).to.equal(String(soon));
+            const notReady = api.readiness();
+            expect(notReady.ready).to.be.false();
+            expect(notReady.reason).to.contain(`example.test expire at ${new Date(soon * 1000).toISOString()}`);
+            expect(api.readiness(Date.now() - 86_400_000).ready).to.be.true();      // a day earlier, an hour was 25 hours
+
+            await api.reload(good);
+            expect(await gauge()).to.equal(String(good.expiration));
+            expect(api.readiness()).to.include({ ready: true });
+        }
+        finally {
+            await server.stop();
+        }
+
+        const margin = await start({ zone: early, expiryMarginSeconds: 600 });
+        expect(margin.api.readiness().ready).to.be.true();
+        await margin.server.stop();
+
+        const unstarted = Hapi.server();
+        await unstarted.register({ plugin, options: { zoneFile: '/nonexistent/zone.signed', port: 0 } });
+        expect((unstarted.plugins as unknown as Record<string, DnsAuthorityApi>)['dns-authority']!.readiness()).to.equal({ ready: false, reason: 'no zone loaded yet' });
+    });
+
     it('listens on IPv6 loopback', async () => {
 
         const server = Hapi.server();

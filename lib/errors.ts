@@ -56,6 +56,13 @@ export class InvalidKey extends InvalidInput {
     }
 }
 
+/** A stored registration no document can carry: the updater publishes the name without it. */
+export class UnpublishableRegistration extends IksError {
+    constructor(keyId: string, reason: string) {
+        super('UNPUBLISHABLE_REGISTRATION', `key ${keyId} is left out of the published documents: ${reason}; revoke it, or correct the stored record`);
+    }
+}
+
 export class InvalidXml extends InvalidInput {
     constructor(message: string, options?: { cause?: unknown }) {
         super('INVALID_XML', message, options);

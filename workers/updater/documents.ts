@@ -6,10 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 
+import { InvalidXml } from '../../lib/errors';
 import type { PublicKeyInfo, SigningKey } from '../../lib/keys/types';
 import { isActive, keyMetadataOf } from '../../lib/store/registration';
 import type { DocumentSource, Registration, StoredDocument } from '../../lib/store/types';
 import type { KeyMaterial, IksDocument } from '../../lib/xml/types';
+import { renderDocument } from '../../lib/xml';
 import { renderAndSign } from '../../lib/xmldsig';
 
 const internals = {
@@ -35,6 +37,11 @@ export interface NameDocuments {
     readonly kept: readonly string[];
     /** When the name must be processed again (earliest re-sign or key expiry), or null. */
     readonly nextDue: number | null;
+    /**
+     * Registrations left out because no document can carry them (a stored value from an
+     * older version or a damaged store): the name's other keys are published without them.
+     */
+    readonly unpublishable: ReadonlyArray<{ readonly keyId: string; readonly reason: string }>;
 }
 
 function materialOf(registration: Registration): KeyMaterial {
@@ -91,6 +98,58 @@ export function sourceOf(document: IksDocument, ksk: SigningKey): string {
  * key document of the name again. An empty map signs everything (`--resign-all`).
  */
 export function buildNameDocuments(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number, previous: ReadonlyMap<string, DocumentSource> = new Map()): NameDocuments {
+
+    try {
+        return buildAll(name, registrations, ksk, policy, now, previous);
+    }
+    catch (error) {
+        // One registration that no document can carry must not keep the name's other keys
+        // unpublished (and its list lapsing) for ever: find it, leave it out, report it.
+        // Only a failed build pays for rendering each registration alone.
+        if (!(error instanceof InvalidXml)) {
+            throw error;
+        }
+
+        const unpublishable = registrations.flatMap((registration) => {
+
+            const reason = renderProblem(name, registration, now);
+            return reason === null ? [] : [{ keyId: registration.keyId, reason }];
+        });
+        // Defensive: every failure of a render comes from some registration's values.
+        // $lab:coverage:off$
+        if (unpublishable.length === 0) {
+            throw error;
+        }
+        // $lab:coverage:on$
+
+        const left = new Set(unpublishable.map((entry) => entry.keyId));
+        return { ...buildAll(name, registrations.filter((registration) => !left.has(registration.keyId)), ksk, policy, now, previous), unpublishable };
+    }
+}
+
+/** Why `registration`'s own documents cannot be rendered, or null when they can. */
+function renderProblem(name: string, registration: Registration, now: number): string | null {
+
+    try {
+        renderDocument({ type: 'KeyList', name, issuedAt: now, notAfter: now, keys: [keyMetadataOf(registration)] });
+        renderDocument({
+            type: 'KeyDocument', name, issuedAt: now, notAfter: now, key: materialOf(registration),
+            ...(registration.revokedAt !== undefined ?
+                { status: 'revoked' as const, revokedAt: registration.revokedAt, ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {}) } :
+                { status: 'active' as const })
+        });
+        return null;
+    }
+    catch (error) {
+        if (error instanceof InvalidXml) {
+            return error.message;
+        }
+
+        throw error;
+    }
+}
+
+function buildAll(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number, previous: ReadonlyMap<string, DocumentSource>): NameDocuments {
 
     const sorted = [...registrations].sort((a, b) => a.registeredAt - b.registeredAt || a.keyId.localeCompare(b.keyId));
     // Listed: neither revoked nor past its expiry.
@@ -166,7 +225,7 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
         nextDue = capped ? nextDue : Math.min(nextDue, Math.max(now, document.notAfter - policy.refreshBefore));
     }
 
-    return { documents, sources, kept, nextDue: wanted.size > 0 ? nextDue : earliestPurge };
+    return { documents, sources, kept, nextDue: wanted.size > 0 ? nextDue : earliestPurge, unpublishable: [] };
 }
 
 /** A domain key published in IKS (paper §4.3: the RSK "can be retrieved from the IKS"). */
@@ -209,5 +268,5 @@ export function buildDomainDocuments(domain: string, keys: readonly PublishedDom
         }, ksk));
     }
 
-    return { documents, sources: new Map(), kept: [], nextDue: documents.size > 0 ? Math.max(now, notAfter - policy.refreshBefore) : null };
+    return { documents, sources: new Map(), kept: [], nextDue: documents.size > 0 ? Math.max(now, notAfter - policy.refreshBefore) : null, unpublishable: [] };
 }

@@ -6,6 +6,7 @@
  * them, and acknowledges. Delivery is at least once: a worker that dies mid-batch loses
  * its leases and the names are delivered again; signing a name twice is harmless.
  */
+import { UnpublishableRegistration } from '../../lib/errors';
 import type { QueueJob, Store } from '../../lib/store/types';
 import type { NameDocuments } from './documents';
 import type { NameSigner } from './signer';
@@ -81,6 +82,10 @@ export class Updater {
                 // The next due time (re-sign, expiry, purge) is queued by the ack itself.
                 const result = await this.#options.signer.sign(job.name, { schedule: false });
                 signed(true);
+                for (const { keyId, reason } of result.unpublishable) {
+                    this.#options.onError?.(new UnpublishableRegistration(keyId, reason), job.name);
+                }
+
                 await store.ack(job, result.nextDue ?? undefined);
             }
             catch (error) {

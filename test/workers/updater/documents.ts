@@ -139,7 +139,7 @@ describe('updater documents', () => {
     it('publishes nothing for a name without keys', () => {
 
         const expired = makeRegistration(name, 'ed25519', { expiresAt: now });
-        expect(buildNameDocuments(name, [], ksk, policy, now)).to.equal({ documents: new Map(), sources: new Map(), kept: [], nextDue: null });
+        expect(buildNameDocuments(name, [], ksk, policy, now)).to.equal({ documents: new Map(), sources: new Map(), kept: [], nextDue: null, unpublishable: [] });
         expect(buildNameDocuments(name, [expired], ksk, policy, now).documents.size).to.equal(0);
     });
 

@@ -99,6 +99,28 @@ describe('Updater', () => {
         expect((await store.getDocument('bob@example.test', `key:${first.keyId}`))!.signedAt).to.be.above(firstDocument!.signedAt);
     });
 
+    it('publishes a name without a stored registration no document can carry, and reports it', async () => {
+
+        const { store } = domain;
+        const good = makeRegistration('carl@example.test');
+        // What an older version or a damaged store may hold: a comment with a line separator.
+        const bad = { ...makeRegistration('carl@example.test', 'ec'), container: 'ssh-ed25519 AAAA me\u2028host' };
+        await store.putRegistrations([good, bad]);
+
+        const errors: string[] = [];
+        const updater = updaterFor(store, { onError: (error, name) => errors.push(`${name}: ${(error as Error).message}`) });
+        expect(await updater.drain()).to.equal({ processed: 1, failed: 0 });
+        expect(errors).to.have.length(1);
+        expect(errors[0]).to.startWith(`carl@example.test: key ${bad.keyId} is left out of the published documents: Document field key.container contains a character`);
+
+        const list = (await store.getDocument('carl@example.test', 'list'))!;
+        expect(list.body).to.contain(good.keyId);
+        expect(list.body).to.not.contain(bad.keyId);
+        expect(await store.getDocument('carl@example.test', `key:${good.keyId}`)).to.exist();
+        expect(await store.getDocument('carl@example.test', `key:${bad.keyId}`)).to.be.null();
+        expect(await store.failedJobs()).to.equal([]);
+    });
+
     it('gives failed names back to the queue with a backoff and reports the error', async () => {
 
         const { store } = domain;

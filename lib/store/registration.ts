@@ -7,7 +7,12 @@ import type { PublicKeyInfo } from '../keys/types';
 import type { KeyMetadata } from '../xml/types';
 import type { Registration } from './types';
 
-/** The store record of `key` registered for `name` (canonical) with its permitted uses. */
+/**
+ * The store record of `key` registered for `name` (canonical) with its permitted uses.
+ * The expiry is kept in whole seconds, as documents state it: the signer works in whole
+ * seconds too, and an expiry between two of them would leave the key listed past its time
+ * and the name due again at once, over and over, until the next second.
+ */
 export function registrationOf(name: string, key: PublicKeyInfo, usage: readonly string[], registeredAt: number, expiresAt?: number): Registration {
 
     return {
@@ -22,7 +27,7 @@ export function registrationOf(name: string, key: PublicKeyInfo, usage: readonly
         container: key.container,
         usage,
         registeredAt,
-        ...(expiresAt !== undefined ? { expiresAt } : {})
+        ...(expiresAt !== undefined ? { expiresAt: expiresAt - expiresAt % 1000 } : {})
     };
 }
 

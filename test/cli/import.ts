@@ -36,7 +36,7 @@ describe('iks import', () => {
         ];
 
         const outcome = await importFile(tempFile('keys.jsonl', lines.join('\n')), domain.store, { domain: 'example.test', batchSize: 2 });
-        expect(outcome).to.equal({ imported: 3, invalid: [] });
+        expect(outcome).to.equal({ imported: 3, revoked: 0, invalid: [] });
         expect(await domain.store.getRegistrations('carol@example.test')).to.have.length(2);
         const [dave] = await domain.store.getRegistrations('Dave@example.test');
         expect(dave!.expiresAt).to.equal(Date.UTC(2099, 0, 1));
@@ -67,6 +67,18 @@ describe('iks import', () => {
         const skipped = await importFile(file, domain.store, { domain: 'example.test', skipInvalid: true });
         expect(skipped.imported).to.equal(1);
         expect(await domain.store.getRegistrations('carol@example.test')).to.have.length(1);
+    });
+
+    it('leaves a key revoked in the store as it is, and counts it', async () => {
+
+        const key = pem();
+        const file = tempFile('keys.jsonl', JSON.stringify({ name: 'fay@example.test', key }));
+        expect(await importFile(file, domain.store, { domain: 'example.test' })).to.equal({ imported: 1, revoked: 0, invalid: [] });
+        const [stored] = await domain.store.getRegistrations('fay@example.test');
+        await domain.store.putRegistrations([{ ...stored!, revokedAt: Date.now() }]);
+
+        expect(await importFile(file, domain.store, { domain: 'example.test' })).to.equal({ imported: 0, revoked: 1, invalid: [] });
+        expect((await domain.store.getRegistrations('fay@example.test'))[0]!.revokedAt).to.be.a.number();
     });
 
     it('explains why a line is rejected', () => {

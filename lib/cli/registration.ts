@@ -47,14 +47,30 @@ export interface RegistrationCommandContext {
     readonly config: () => IksConfig;
     /** Reads all of standard input (tests substitute it). */
     readonly readStdin?: () => string;
+    /** Whether standard input is a terminal (default: process.stdin.isTTY). */
+    readonly stdinIsTerminal?: () => boolean;
 }
 
 const internals = {
     exit: { ok: 0, failed: 2 },
     // RegistrationRefused's code → the signed answer's outcome (lib/client/registration.ts maps the other way).
     refusals: { AUTHENTICATION_FAILED: 'authentication-failed', NOT_AUTHORIZED: 'not-authorized', LOCKED_OUT: 'locked', REQUEST_REFUSED: 'refused' } as const,
-    usage: /^[a-z0-9][a-z0-9-]{0,31}$/
+    usage: /^[a-z0-9][a-z0-9-]{0,31}$/,
+    minPasswordLength: 12,
+    // The registration authority's per-user failure counter (lib/registration/authority.ts).
+    entityFailures: 'password-entity'
 };
+
+/** `input` as a canonical name of `domain`, the only domain whose users this service authenticates. */
+function userOfDomain(input: string, domain: string): string {
+
+    const parsed = parseName(input);
+    if (parsed.domain !== domain) {
+        throw new InvalidInput('INVALID_NAME', `"${parsed.name}" is not in the domain ${domain} (the configured domain; --domain or IKS_DOMAIN to manage another)`);
+    }
+
+    return parsed.name;
+}
 
 /** The password on standard input, without the line end a shell or `echo` adds. */
 function passwordFrom(text: string): string {
@@ -129,7 +145,7 @@ function readPublicKeyFile(file: string): string {
     return text;
 }
 
-function credentialsFrom(options: AuthOptions, readStdin: () => string): Credentials {
+function credentialsFrom(options: AuthOptions, readPassword: () => string): Credentials {
 
     const chosen = [options.passwordStdin, options.authKey, options.assertion].filter((option) => option !== undefined && option !== false);
     if (chosen.length !== 1) {
@@ -137,7 +153,7 @@ function credentialsFrom(options: AuthOptions, readStdin: () => string): Credent
     }
 
     if (options.passwordStdin) {
-        return { password: passwordFrom(readStdin()), ...(options.user !== undefined ? { user: canonicalName(options.user) } : {}) };
+        return { password: readPassword(), ...(options.user !== undefined ? { user: canonicalName(options.user) } : {}) };
     }
 
     if (options.authKey !== undefined) {
@@ -191,12 +207,22 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
 
     const { io, result } = context;
     const readStdin = context.readStdin ?? (() => Fs.readFileSync(0, 'utf8'));
+    const stdinIsTerminal = context.stdinIsTerminal ?? (() => process.stdin.isTTY === true);
+    // A password typed at a terminal would be echoed (and read only up to Ctrl-D): refused before reading.
+    const readPassword = (example: string) => () => {
+
+        if (stdinIsTerminal()) {
+            throw new InvalidInput('INVALID_OPTIONS', `standard input is a terminal; pipe the password on stdin (e.g. \`iks ${example} < password-file\`)`);
+        }
+
+        return passwordFrom(readStdin());
+    };
 
     const run = async (what: string, name: string, options: AuthOptions, send: (client: RegistrationClient, credentials: Credentials) => Promise<RegistrationReceipt>, describe: (receipt: RegistrationReceipt) => string[]) => {
 
         try {
             const config = context.config();
-            const receipt = await send(clientFor(config, name, options), credentialsFrom(options, readStdin));
+            const receipt = await send(clientFor(config, name, options), credentialsFrom(options, readPassword(`${what} … --password-stdin`)));
             if (options.json) {
                 io.out(JSON.stringify({ ok: true, verified: true, answerVerified: true, ...receipt.answer }, null, 2));
             }
@@ -278,14 +304,20 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
     const user = program.command('user').description('password users of the registration service (username/password method)');
 
     user.command('add')
-        .description('create a user, or with --replace set a new password; the password is read from standard input')
+        .description('create a user of the configured domain, or with --replace set a new password and lift its lockout; the password (at least 12 characters) is read from standard input')
         .argument('<name>', 'entity@domain')
         .option('--replace', 'replace the password of an existing user (and enable it)')
         .action(async (input: string, options: { replace?: boolean }) => {
 
             const config = context.config();
-            const name = canonicalName(input);
-            const passwordHash = await hashPassword(passwordFrom(readStdin()));
+            const name = userOfDomain(input, config.domain);
+            const password = readPassword(`user add ${name}${options.replace ? ' --replace' : ''}`)();
+            // Counted in characters, as people choose them; the quickstart's demo passwords have 16.
+            if ([...password].length < internals.minPasswordLength) {
+                throw new InvalidInput('INVALID_PASSWORD', `the password has ${[...password].length} character(s); a user's password needs at least ${internals.minPasswordLength}`);
+            }
+
+            const passwordHash = await hashPassword(password);
             await withStore(config, async (store) => {
 
                 const existing = await store.getUser(name);
@@ -296,7 +328,13 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
                 }
 
                 await store.putUser({ name, passwordHash, disabled: false, createdAt: existing?.createdAt ?? Date.now() });
-                io.out(existing ? `password of ${name} replaced` : `user ${name} created`);
+                if (existing) {
+                    // A new password ends the lockout its predecessor ran into (the per-address count stays).
+                    const { perEntity, window, lockout } = config.register.passwordFailures;
+                    await store.failureLimiter({ kind: internals.entityFailures, maxFailures: perEntity, windowSeconds: window, lockoutSeconds: lockout }).reset(name);
+                }
+
+                io.out(existing ? `password of ${name} replaced; its password lockout, if any, is lifted` : `user ${name} created`);
             });
         });
 
@@ -306,8 +344,9 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
             .argument('<name>', 'entity@domain')
             .action(async (input: string) => {
 
-                const name = canonicalName(input);
-                await withStore(context.config(), async (store) => {
+                const config = context.config();
+                const name = userOfDomain(input, config.domain);
+                await withStore(config, async (store) => {
 
                     const existing = await store.getUser(name);
                     if (!existing) {

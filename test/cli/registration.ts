@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Http from 'node:http';
@@ -86,7 +86,8 @@ describe('registration with the CLI against a running quickstart', () => {
     before(async () => {
 
         dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-cli-register-'));
-        env = { IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(await freePort()), IKS_DNS_PORT: String(await freePort()), IKS_REDIS_URL: '' };
+        // Two failed passwords per user are allowed, so that a lockout takes three attempts.
+        env = { IKS_DATA_DIR: dataDir, IKS_HTTP_PORT: String(await freePort()), IKS_DNS_PORT: String(await freePort()), IKS_REDIS_URL: '', IKS_REGISTER_PASSWORD_FAILURES_PER_ENTITY: '2' };
         quickstart = startIks(['quickstart'], env);
         base = (await quickstart.waitFor(/http:\/\/127\.0\.0\.1:\d+/)).trim();
         await quickstart.waitFor(/--auth-key alice\.key/);
@@ -153,10 +154,10 @@ describe('registration with the CLI against a running quickstart', () => {
         expect(wrongJson.status).to.equal(2);
         const refusal = JSON.parse(wrongJson.stdout);
         expect(refusal).to.include({ ok: false, verified: false, outcome: 'authentication-failed', answerVerified: true, code: 'AUTHENTICATION_FAILED', acceptedMethods: ['password', 'user-key', 'assertion'] });
-        expect(refusal.error).to.startWith('AUTHENTICATION_FAILED: ');
+        expect(String(refusal.error)).to.startWith('AUTHENTICATION_FAILED: ');
     });
 
-    it('refuses a private key or a file that is no public key in --key without sending anything', async () => {
+    it('refuses a private key or a file that is no public key in --key without sending anything', { timeout: 180_000 }, async () => {
 
         const requests: string[] = [];
         const server = Http.createServer((request, response) => {
@@ -188,11 +189,29 @@ describe('registration with the CLI against a running quickstart', () => {
         }
     });
 
-    it('manages users while the server runs', () => {
+    it('refuses --password-stdin and `user add` when standard input is a terminal, before reading it', { timeout: 180_000 }, () => {
+
+        // script(1) gives the command a terminal as standard input, as an interactive shell would.
+        const atTerminal = (args: string) => spawnSync('script', ['-qec', `"${process.execPath}" "${iksBin}" ${args}`, '/dev/null'], {
+            env: { ...process.env, IKS_FROM_SOURCE: '1', ...env }, input: '', encoding: 'utf8', timeout: 60_000
+        });
+
+        const register = atTerminal(`register alice@example.test --key ${writeKeyPair('typed').publicFile} --password-stdin`);
+        expect(register.status, register.stdout).to.equal(2);
+        expect(register.stdout).to.contain('register failed: INVALID_OPTIONS: standard input is a terminal; pipe the password on stdin (e.g. `iks register … --password-stdin < password-file`)');
+
+        const user = atTerminal('user add gina@example.test');
+        expect(user.status, user.stdout).to.equal(2);
+        expect(user.stdout).to.contain('iks: INVALID_OPTIONS: standard input is a terminal; pipe the password on stdin (e.g. `iks user add gina@example.test < password-file`)');
+    });
+
+    it('manages users while the server runs', { timeout: 180_000 }, () => {
 
         const added = runIks(['user', 'add', 'dora@example.test'], env, 'dora-secret-1\n');
         expect(added.status, added.stderr).to.equal(0);
-        expect(runIks(['user', 'add', 'dora@example.test'], env, 'other\n').status).to.equal(2);
+        const again = runIks(['user', 'add', 'dora@example.test'], env, 'another-password\n');
+        expect(again.status).to.equal(2);
+        expect(again.stderr).to.contain('user dora@example.test exists; use --replace to set a new password');
 
         const keys = runIks(['keys', 'dora@example.test', '--password-stdin'], env, 'dora-secret-1\n');
         expect(keys.status, keys.stderr).to.equal(0);
@@ -203,5 +222,38 @@ describe('registration with the CLI against a running quickstart', () => {
         expect(refused.status).to.equal(2);
         expect(runIks(['user', 'disable', 'nobody@example.test'], env).status).to.equal(2);
         expect(quickstart.output()).to.not.contain('dora-secret-1');
+    });
+
+    it('refuses a user outside the configured domain and a password shorter than 12 characters', { timeout: 180_000 }, () => {
+
+        const other = runIks(['user', 'add', 'carol@other.example'], env, 'a-long-enough-password\n');
+        expect(other.status).to.equal(2);
+        expect(other.stderr).to.contain('INVALID_NAME: "carol@other.example" is not in the domain example.test');
+        expect(runIks(['user', 'disable', 'bob@other.example'], env).stderr).to.contain('is not in the domain example.test');
+
+        const short = runIks(['user', 'add', 'erin@example.test'], env, 'elevenchars\n');
+        expect(short.status).to.equal(2);
+        expect(short.stderr).to.contain('INVALID_PASSWORD: the password has 11 character(s); a user\'s password needs at least 12');
+        // Nothing was created: a valid password makes a new user, not a replacement.
+        const created = runIks(['user', 'add', 'erin@example.test'], env, 'twelve-chars\n');
+        expect(created.status, created.stderr).to.equal(0);
+        expect(created.stdout).to.equal('user erin@example.test created\n');
+    });
+
+    it('lifts a user\'s password lockout when --replace sets a new password', { timeout: 180_000 }, () => {
+
+        expect(runIks(['user', 'add', 'frank@example.test'], env, 'franks-first-password\n').status).to.equal(0);
+        const guesses = [1, 2, 3].map(() => runIks(['keys', 'frank@example.test', '--password-stdin'], env, 'a-wrong-guess\n'));
+        expect(guesses.map((guess) => guess.status)).to.equal([2, 2, 2]);
+        expect(guesses[2]!.stderr).to.contain('LOCKED_OUT');
+        // Locked out: even the right password is refused now.
+        expect(runIks(['keys', 'frank@example.test', '--password-stdin'], env, 'franks-first-password\n').stderr).to.contain('LOCKED_OUT');
+
+        const replaced = runIks(['user', 'add', 'frank@example.test', '--replace'], env, 'franks-second-password\n');
+        expect(replaced.status, replaced.stderr).to.equal(0);
+        expect(replaced.stdout).to.contain('password of frank@example.test replaced; its password lockout, if any, is lifted');
+        const keys = runIks(['keys', 'frank@example.test', '--password-stdin'], env, 'franks-second-password\n');
+        expect(keys.status, keys.stderr).to.equal(0);
+        expect(keys.stdout).to.contain('frank@example.test: 0 key(s)');
     });
 });

@@ -9,15 +9,16 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig, type IksConfig } from '../../config';
 import { ensureSignedZone, zonePaths } from '../../workers/updater';
 import { dsRecord, parseSignedZone } from '../dnssec';
+import { IksError } from '../errors';
 import { exportZoneText } from '../zone/export';
 import { keyAlgorithm, positiveInteger, timeoutMs } from './arguments';
-import { storeFor, withStore } from './store';
+import { storeFor, storeLabel, withStore } from './store';
 import { importFile, maxReportedErrors } from './import';
 import { runUpdater, type UpdaterCommandOptions } from './updater';
 import { addKeyCommands, initDomain } from './keys';
 import { runLookup, type LookupOptions } from './lookup';
 import { consoleOutput, describeError, type Output } from './output';
-import { quickstartCommands, startQuickstart } from './quickstart';
+import { checkDemoTarget, quickstartCommands, startQuickstart } from './quickstart';
 import { runServe, type ServeOptions } from './serve';
 import { addRegistrationCommands } from './registration';
 
@@ -39,6 +40,17 @@ function configFrom(program: Command, overrides: Record<string, unknown> = {}): 
         ...(globalOptions.config !== undefined ? { file: globalOptions.config } : {}),
         overrides: { domain: globalOptions.domain, dataDir: globalOptions.dataDir, redisUrl: globalOptions.redisUrl, ...overrides }
     });
+}
+
+/** Which store a command could not reach, from the same configuration it used. */
+function storeNamed(program: Command): string {
+
+    try {
+        return `store: ${storeLabel(configFrom(program))}`;
+    }
+    catch {
+        return 'store: see IKS_REDIS_URL';
+    }
 }
 
 /** Resolves when SIGINT/SIGTERM arrives. */
@@ -74,10 +86,12 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         });
 
     program.command('quickstart')
-        .description('run a complete demo domain in one process (what `npm start` runs)')
-        .action(async () => {
+        .description('run a complete demo domain in one process (what `npm start` runs); refuses a domain that is not a reserved example domain')
+        .option('--allow-real-domain', 'seed the demo keys and demo users (known passwords) even in a domain that is not a reserved example domain')
+        .action(async (options: { allowRealDomain?: boolean }) => {
 
             const config = configFrom(program, { 'updater.inProcess': true });
+            checkDemoTarget(config, options).forEach((warning) => io.err(warning));
             const store = storeFor(config);
             const running = await startQuickstart(config, store, io.err).catch(async (error: unknown) => {
 
@@ -216,7 +230,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
             return error.exitCode === 0 ? 0 : internals.exit.failed;
         }
 
-        io.err(`iks: ${describeError(error)}`);
+        io.err(`iks: ${describeError(error)}${error instanceof IksError && error.code === 'STORE_UNAVAILABLE' ? ` (${storeNamed(program)})` : ''}`);
         return internals.exit.failed;
     }
 }

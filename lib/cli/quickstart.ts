@@ -16,11 +16,51 @@ import { makeDirectory } from '../files';
 import { ensureDomainKeys, parsePublicKey } from '../keys';
 import { nameToUrlForm } from '../names';
 import { hashPassword } from '../registration/password';
+import { InvalidInput } from '../errors';
 import { registrationOf } from '../store/registration';
 import { listenFailure } from './listen';
+import { storeLabel } from './store';
 import type { Registration, Store } from '../store/types';
 
 export const demoEntities = ['alice', 'bob'] as const;
+
+const internals = {
+    // RFC 2606 / RFC 6761: names that can never be someone's real domain.
+    reservedTlds: ['test', 'example', 'invalid', 'localhost'],
+    reservedDomains: ['example.com', 'example.net', 'example.org']
+};
+
+/** Whether `domain` is one of the reserved example domains or under one (RFC 2606, RFC 6761). */
+export function isExampleDomain(domain: string): boolean {
+
+    const name = domain.toLowerCase().replace(/\.$/, '');
+    return internals.reservedTlds.some((tld) => name === tld || name.endsWith(`.${tld}`)) ||
+        internals.reservedDomains.some((reserved) => name === reserved || name.endsWith(`.${reserved}`));
+}
+
+/**
+ * The quickstart seeds demo names and password users (alice, bob) whose passwords sit in
+ * a file: refused for a domain that could be real unless `allowRealDomain`; a store
+ * named by IKS_REDIS_URL (possibly shared) gets a warning, since the demo runs on Redis too.
+ * Returns the warnings to print.
+ */
+export function checkDemoTarget(config: IksConfig, options: { readonly allowRealDomain?: boolean } = {}): string[] {
+
+    if (!isExampleDomain(config.domain) && !options.allowRealDomain) {
+        throw new InvalidInput('QUICKSTART_REFUSED', `the quickstart registers demo keys and creates the demo users ${demoEntities.join(' and ')} with known passwords in ${config.domain}, which is not a reserved example domain (.test, .example, example.com…); for a real domain use \`iks init\`, \`iks serve\` and \`iks user add\`, or pass --allow-real-domain to seed the demo anyway`);
+    }
+
+    const warnings: string[] = [];
+    if (!isExampleDomain(config.domain)) {
+        warnings.push(`WARNING: demo users ${demoEntities.map((entity) => `${entity}@${config.domain}`).join(', ')} with known passwords are being created in a domain that is not a reserved example domain (--allow-real-domain)`);
+    }
+
+    if (config.redisUrl) {
+        warnings.push(`WARNING: the quickstart writes demo keys and demo users with known passwords into ${storeLabel(config)}; give it a Redis of its own, never one that serves a real domain`);
+    }
+
+    return warnings;
+}
 
 /** Registers an Ed25519 signing key and an X25519 encryption key for each demo entity that has none. */
 export async function seedDemoNames(config: IksConfig, store: Store, now = Date.now()): Promise<string[]> {

@@ -22,3 +22,29 @@ export async function withStore<T>(config: IksConfig, action: (store: Store) => 
         await store.close();
     }
 }
+
+/** The configured store for messages: the Redis URL with its password replaced by `***`, or the embedded store's directory. */
+export function storeLabel(config: Pick<IksConfig, 'redisUrl' | 'redisCluster' | 'dataDir'>): string {
+
+    if (!config.redisUrl) {
+        return `the embedded store in ${config.dataDir}`;
+    }
+
+    let url: URL;
+    try {
+        url = new URL(config.redisUrl);
+    }
+    catch {
+        return 'Redis at a URL that does not parse (IKS_REDIS_URL, --redis-url)';
+    }
+
+    if (url.password) {
+        url.password = '***';
+    }
+
+    if (url.searchParams.has('password')) {
+        url.searchParams.set('password', '***');
+    }
+
+    return `${config.redisCluster ? 'Redis Cluster' : 'Redis'} at ${url.toString()}`;
+}

@@ -10,6 +10,7 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
 import { loadConfig } from '../../config';
+import { checkDemoTarget, isExampleDomain } from '../../lib/cli/quickstart';
 import { RrType } from '../../lib/dns/types';
 import { parseSignedZone, signZone, trustAnchorFile } from '../../lib/dnssec';
 import { loadDomainSigningKey } from '../../lib/keys';
@@ -289,6 +290,46 @@ describe('quickstart when it cannot listen', () => {
             clearTimeout(hang);
             child.kill('SIGKILL');
             taken.close();
+            Fs.rmSync(dataDir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe('quickstart outside a demo domain', () => {
+
+    it('knows the reserved example domains (RFC 2606, RFC 6761)', () => {
+
+        for (const domain of ['example.test', 'corp.example', 'example.com', 'keys.example.org', 'example.net', 'a.invalid', 'localhost']) {
+            expect(isExampleDomain(domain), domain).to.be.true();
+        }
+
+        for (const domain of ['corp.acme', 'example.co.uk', 'notexample.com', 'test.com', 'examples.org']) {
+            expect(isExampleDomain(domain), domain).to.be.false();
+        }
+    });
+
+    it('refuses a domain that may be real unless --allow-real-domain, and warns about a Redis store', () => {
+
+        const real = loadConfig({ env: { IKS_DOMAIN: 'corp.acme', IKS_DATA_DIR: '/nonexistent' } });
+        expect(() => checkDemoTarget(real)).to.throw(/creates the demo users alice and bob with known passwords in corp\.acme, which is not a reserved example domain/);
+        expect(checkDemoTarget(real, { allowRealDomain: true })).to.equal(['WARNING: demo users alice@corp.acme, bob@corp.acme with known passwords are being created in a domain that is not a reserved example domain (--allow-real-domain)']);
+
+        expect(checkDemoTarget(loadConfig({ env: { IKS_DATA_DIR: '/nonexistent' } }))).to.equal([]);
+        const redis = checkDemoTarget(loadConfig({ env: { IKS_DATA_DIR: '/nonexistent', IKS_REDIS_URL: 'redis://:s3cret@10.0.0.5:6379' } }));
+        expect(redis).to.equal(['WARNING: the quickstart writes demo keys and demo users with known passwords into Redis at redis://:***@10.0.0.5:6379; give it a Redis of its own, never one that serves a real domain']);
+    });
+
+    it('exits 2 before creating anything when IKS_DOMAIN is not an example domain', { timeout: 60_000 }, () => {
+
+        const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-quickstart-real-'));
+        try {
+            const result = runIks(['quickstart'], { IKS_DATA_DIR: dataDir, IKS_DOMAIN: 'corp.acme', IKS_REDIS_URL: '', IKS_HTTP_PORT: '0', IKS_DNS_PORT: '0' });
+            expect(result.status).to.equal(2);
+            expect(result.stderr).to.contain('iks: QUICKSTART_REFUSED: the quickstart registers demo keys and creates the demo users alice and bob with known passwords in corp.acme');
+            expect(result.stderr).to.contain('--allow-real-domain');
+            expect(Fs.readdirSync(dataDir)).to.equal([]);
+        }
+        finally {
             Fs.rmSync(dataDir, { recursive: true, force: true });
         }
     });

@@ -111,7 +111,7 @@ describe('Updater', () => {
         const updater = updaterFor(store, { onError: (error, name) => errors.push(`${name}: ${(error as Error).message}`) });
         expect(await updater.drain()).to.equal({ processed: 1, failed: 0 });
         expect(errors).to.have.length(1);
-        expect(errors[0]).to.startWith(`carl@example.test: key ${bad.keyId} is left out of the published documents: Document field key.container contains a character`);
+        expect(errors[0]!).to.startWith(`carl@example.test: key ${bad.keyId} is left out of the published documents: Document field key.container contains a character`);
 
         const list = (await store.getDocument('carl@example.test', 'list'))!;
         expect(list.body).to.contain(good.keyId);

@@ -62,7 +62,13 @@ export function requestLogging(logger: Pino.Logger): { plugin: Plugin<HapiPino.O
             logPathParams: false,
             serializers: {
                 req: (req: SerializedRequest) => ({ id: req.id, method: req.method, url: redactPath(req.url ?? ''), remoteAddress: req.remoteAddress }),
-                res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode })
+                res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+                // ioredis errors carry the failed command, whose arguments hold names.
+                err: (error: Error) => {
+
+                    const { command: _command, ...serialized } = Pino.stdSerializers.err(error) as ReturnType<typeof Pino.stdSerializers.err> & { command?: unknown };
+                    return serialized;
+                }
             },
             customRequestCompleteMessage: (request: Request, responseTime: number) => `${request.method.toUpperCase()} ${redactPath(request.path)} ${request.raw.res.headersSent ? request.raw.res.statusCode : '-'} (${responseTime}ms)`,
             customRequestErrorMessage: (request: Request) => `${request.method.toUpperCase()} ${redactPath(request.path)} failed`

@@ -50,6 +50,7 @@ interface ScriptTransaction {
 const internals = {
     scripts: ['putRegistrations-2', 'writeRegistrations-1', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-2', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
+    passingStates: /^(?:LOADING|BUSY|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/,
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
     // well beyond a command's timeout, see putRegistrations.
     intentGrace: 10_000
@@ -140,8 +141,10 @@ export class RedisStore implements Store {
             return await action();
         }
         catch (error) {
-            // Reply errors are bugs or misuse; everything else means Redis is out of reach.
-            if ((error as Error).name === 'ReplyError') {
+            // Reply errors are bugs or misuse, except the states a server passes through
+            // (loading its AOF, a long script, a failover, a full disk): those are an
+            // unavailable store, to be retried; everything else means Redis is out of reach.
+            if ((error as Error).name === 'ReplyError' && !internals.passingStates.test((error as Error).message)) {
                 throw error;
             }
 

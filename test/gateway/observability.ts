@@ -13,7 +13,7 @@ import { RrType } from '../../lib/dns/types';
 import { createGateway } from '../../lib/gateway';
 import { loadDomainPublicKey } from '../../lib/keys';
 import { nameToUrlForm } from '../../lib/names';
-import { IksMetrics, nameHash, redactPath, startMetricsServer } from '../../lib/observability';
+import { IksMetrics, nameHash, redactPath, requestLogging, startMetricsServer } from '../../lib/observability';
 import { hashPassword } from '../../lib/registration/password';
 import { RedisStore } from '../../lib/store';
 import type { DnsAuthorityApi } from '../../plugins/dns-authority';
@@ -165,6 +165,16 @@ describe('gateway observability: /metrics, /readyz and logs', () => {
 
         expect(redactPath(`/keys/ikqs/v1/n/${nameToUrlForm('bob@example.test')}/k/0123456789abcdef`)).to.equal(`/keys/ikqs/v1/n/#${nameHash('bob@example.test')}/k/0123456789abcdef`);
         expect(redactPath('/orders/7')).to.equal('/orders/7');
+    });
+
+    it('logs a store error without its command, whose arguments hold names', () => {
+
+        const { options } = requestLogging(Pino({ level: 'silent' }));
+        const error = Object.assign(new Error('BUSY Redis is busy running a script'), { command: { name: 'hget', args: ['iks:{bob@example.test}:doc', 'list'] } });
+        const serialized = (options.serializers!.err as (error: Error) => Record<string, unknown>)(error);
+        expect(serialized.message).to.equal('BUSY Redis is busy running a script');
+        expect(serialized.stack).to.be.a.string();
+        expect(JSON.stringify(serialized)).to.not.contain('bob@example.test');
     });
 
     it('answers /readyz 503 while the store is down and 200 once it is back', async () => {

@@ -143,6 +143,26 @@ describe('RedisStore', () => {
         }
     });
 
+    it('answers StoreUnavailable, to be retried, while the server is busy with a script, as while it loads or fails over', async () => {
+
+        const store = new RedisStore({ url: redis.url, keyPrefix: `iks-busy-${process.pid}` });
+        const { Redis } = await import('ioredis');
+        const raw = new Redis(redis.url);
+        const scripting = new Redis(redis.url);
+        await raw.config('SET', 'busy-reply-threshold', '20');
+        // A script that keeps the server for half a second: other clients get BUSY meanwhile.
+        const script = scripting.eval('local start = redis.call("TIME") repeat local now = redis.call("TIME") until (now[1] - start[1]) * 1000000 + now[2] - start[2] >= 500000 return 1', 0);
+        try {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            await expect(store.getRegistrations('a@example.test')).to.reject(StoreUnavailable, /BUSY/);
+        }
+        finally {
+            await script;
+            await raw.config('SET', 'busy-reply-threshold', '5000');
+            await Promise.all([raw.quit(), scripting.quit(), store.close()]);
+        }
+    });
+
     it('needs a URL or a client', () => {
 
         expect(() => new RedisStore({})).to.throw(StoreUnavailable, /url or a client/);

@@ -37,6 +37,16 @@ const internals = {
     memoisedNames: 8192
 };
 
+// Requests answered with a signed negative answer rather than an error: both are 404s by
+// the time the lookup is counted (iks-query's onPostResponse).
+const signedNegatives = new WeakSet<Request>();
+
+/** Whether `request` was answered with an RSK-signed negative answer. */
+export function isSignedNegative(request: Request): boolean {
+
+    return signedNegatives.has(request);
+}
+
 export class LookupHandlers {
 
     readonly #settings: LookupSettings;
@@ -189,6 +199,7 @@ export class LookupHandlers {
     /** RSK-signed negative answer (paper §5.1: "signed with a response-signing key"). */
     #negative(h: ResponseToolkit, name: ParsedName, reason: 'no-keys' | 'no-such-key', keyId?: string): ResponseObject {
 
+        signedNegatives.add(h.request);
         const now = Date.now();
         const issuedAt = now - now % 1000;
         const body = renderAndSign({

@@ -13,7 +13,7 @@ import { loadDomainSigningKey } from '../../lib/keys';
 import { IksMetrics, type LookupDocument, type LookupOutcome } from '../../lib/observability';
 import type { Store } from '../../lib/store/types';
 import { inlineSigningSchema, startInlineSigner, type InlineSigningOptions } from '../../workers/updater/inline';
-import { LookupHandlers, type LookupSettings } from './handlers';
+import { isSignedNegative, LookupHandlers, type LookupSettings } from './handlers';
 import { KskDirectory } from './ksk-directory';
 import { Readiness } from './readiness';
 
@@ -59,15 +59,20 @@ const internals = {
         onDemandSigning: inlineSigningSchema
     }),
 
-    /** What a finished lookup counts as (route onPostResponse: a 304 is known only then). */
+    /**
+     * What a finished lookup counts as (route onPostResponse: a 304 is known only then). By
+     * then an error is an ordinary response with its status, so a 404 is a signed negative
+     * answer only if the handler said so (signedNegative), else a name not served here.
+     */
     lookupOutcome(request: Request): LookupOutcome {
 
         const response = request.response;
-        if (Boom.isBoom(response)) {
-            return ({ 400: 'bad-request', 404: 'not-served', 503: 'unavailable' } as Record<number, LookupOutcome>)[response.output.statusCode] ?? 'error';
+        const status = Boom.isBoom(response) ? response.output.statusCode : response.statusCode;
+        if (status === 404) {
+            return isSignedNegative(request) ? 'negative' : 'not-served';
         }
 
-        return ({ 200: 'hit', 304: 'not-modified', 404: 'negative', 503: 'unavailable' } as Record<number, LookupOutcome>)[response.statusCode] ?? 'error';
+        return ({ 200: 'hit', 304: 'not-modified', 400: 'bad-request', 503: 'unavailable' } as Record<number, LookupOutcome>)[status] ?? 'error';
     }
 };
 

@@ -86,6 +86,9 @@ describe('gateway observability: /metrics, /readyz and logs', () => {
         expect(hit.statusCode).to.equal(200);
         expect((await server.inject({ url: bob, headers: { 'if-none-match': hit.headers.etag as string } })).statusCode).to.equal(304);
         expect((await server.inject(`/ikqs/v1/n/${nameToUrlForm('nobody@example.test')}`)).statusCode).to.equal(404);
+        // Not a lookup of this domain's names: a 400 and an unsigned 404, neither an error nor a negative answer.
+        expect((await server.inject('/ikqs/v1/n/not-base64!')).statusCode).to.equal(400);
+        expect((await server.inject(`/ikqs/v1/n/${nameToUrlForm('bob@other.test')}`)).statusCode).to.equal(404);
 
         const ksk = loadDomainPublicKey(domain.dataDir, domain.domain, 'ksk');
         const client = new RegistrationClient({
@@ -111,6 +114,9 @@ describe('gateway observability: /metrics, /readyz and logs', () => {
         expect(sample(text, 'iks_lookups_total{domain="example.test",document="list",outcome="hit"}')).to.equal(1);
         expect(sample(text, 'iks_lookups_total{domain="example.test",document="list",outcome="not-modified"}')).to.equal(1);
         expect(sample(text, 'iks_lookups_total{domain="example.test",document="list",outcome="negative"}')).to.equal(1);
+        expect(sample(text, 'iks_lookups_total{domain="example.test",document="list",outcome="bad-request"}')).to.equal(1);
+        expect(sample(text, 'iks_lookups_total{domain="example.test",document="list",outcome="not-served"}')).to.equal(1);
+        expect(sample(text, 'iks_lookups_total{domain="example.test",document="list",outcome="error"}')).to.be.undefined();
         expect(sample(text, 'iks_registrations_total{domain="example.test",operation="register",method="password",outcome="accepted"}')).to.equal(1);
         expect(sample(text, 'iks_registrations_total{domain="example.test",operation="unknown",method="none",outcome="fault"}')).to.equal(1);
         expect(sample(text, 'iks_dns_queries_total{zone="example.test",transport="udp",qtype="SRV",rcode="NOERROR"}')).to.equal(1);

@@ -11,6 +11,7 @@ import type { SigningKey } from '../../lib/keys/types';
 import { nameFromUrlForm, type ParsedName } from '../../lib/names';
 import type { Store, StoredDocument } from '../../lib/store/types';
 import { renderAndSign } from '../../lib/xmldsig';
+import { entityTag } from '../../workers/updater/documents';
 import type { NameSigner } from '../../workers/updater/signer';
 
 export interface LookupSettings {
@@ -189,8 +190,10 @@ export class LookupHandlers {
     #respond(h: ResponseToolkit, document: StoredDocument, code: number): ResponseObject {
 
         const remaining = Math.floor((document.notAfter - Date.now()) / 1000);
-        return h.response(document.body)
-            .code(code)
+        // RFC 9110 §13.1.2: "*" matches any current representation (hapi compares tags only).
+        const unmodified = code === 200 && String(h.request.headers['if-none-match'] ?? '').trim() === '*';
+        return h.response(unmodified ? undefined : document.body)
+            .code(unmodified ? 304 : code)
             .type(internals.xml)
             .etag(document.etag.replace(/^"|"$/g, ''))
             .header('cache-control', `public, max-age=${Math.max(0, Math.min(this.#settings.maxCacheAge, remaining))}`);
@@ -212,6 +215,7 @@ export class LookupHandlers {
         }, this.#settings.rsk);
 
         const maxAge = Math.min(this.#settings.maxCacheAge, Math.floor(this.#settings.negativeValidity / 1000));
-        return h.response(body).code(404).type(internals.xml).header('cache-control', `public, max-age=${maxAge}`);
+        // Every lookup answer carries an ETag (ARCHITECTURE.md §3), the negative ones too.
+        return h.response(body).code(404).type(internals.xml).etag(entityTag(body).slice(1, -1)).header('cache-control', `public, max-age=${maxAge}`);
     }
 }

@@ -9,7 +9,7 @@ import type { Store } from '../../../lib/store/types';
 import type { NegativeAnswerDocument } from '../../../lib/xml/types';
 import { verifyDocument } from '../../../lib/xmldsig';
 import { plugin as iksQuery, type IksQueryOptions } from '../../../plugins/iks-query';
-import { createUpdater } from '../../../workers/updater';
+import { createUpdater, entityTag } from '../../../workers/updater';
 import { makeDomain, makeRegistration, overrideStore, runTool, tempFile, type TestDomain } from '../../helpers/domain';
 
 /** The lookup suite, run once per store backend (index.ts: embedded, redis.ts: Redis). */
@@ -67,6 +67,12 @@ export function lookupSuite(lab: ReturnType<typeof Lab.script>, label: string, m
             const second = await server.inject({ url: bobUrl, headers: { 'if-none-match': first.headers.etag as string } });
             expect(second.statusCode).to.equal(304);
             expect(second.payload).to.equal('');
+
+            // "*" matches any current representation (RFC 9110 §13.1.2).
+            const any = await server.inject({ url: bobUrl, headers: { 'if-none-match': '*' } });
+            expect(any.statusCode).to.equal(304);
+            expect(any.payload).to.equal('');
+            expect(any.headers.etag).to.equal(first.headers.etag);
         });
 
         it('serves each key with its material', async () => {
@@ -80,6 +86,7 @@ export function lookupSuite(lab: ReturnType<typeof Lab.script>, label: string, m
 
             const res = await server.inject(`/ikqs/v1/n/${nameToUrlForm('nobody@example.test')}`);
             expect(res.statusCode).to.equal(404);
+            expect(res.headers.etag).to.equal(entityTag(res.payload));
             const rsk = loadDomainPublicKey(domain.dataDir, domain.domain, 'rsk');
             const negative = verifyDocument(res.payload, { publicKey: rsk.publicKey, keyName: rsk.keyName, type: 'NegativeAnswer', name: 'nobody@example.test' }) as NegativeAnswerDocument;
             expect(negative.reason).to.equal('no-keys');
@@ -92,6 +99,7 @@ export function lookupSuite(lab: ReturnType<typeof Lab.script>, label: string, m
 
             const res = await server.inject(`${bobUrl}/k/0123456789abcdef`);
             expect(res.statusCode).to.equal(404);
+            expect(res.headers.etag).to.equal(entityTag(res.payload));
             const rsk = loadDomainPublicKey(domain.dataDir, domain.domain, 'rsk');
             const negative = verifyDocument(res.payload, { publicKey: rsk.publicKey, keyName: rsk.keyName, type: 'NegativeAnswer', name: 'bob@example.test' }) as NegativeAnswerDocument;
             expect(negative.reason).to.equal('no-such-key');

@@ -86,7 +86,12 @@ export interface ZoneConfig {
     readonly refreshBefore: number;
     /** Absolute names; default `ns1.<domain>`. */
     readonly nameservers: readonly string[];
-    /** Addresses of in-zone hosts; default ns1 and iks at the HTTP/DNS addresses. */
+    /**
+     * The address clients reach the service at (behind NAT, a load balancer, a container
+     * network), published for ns1 and iks when `addresses` is not given.
+     */
+    readonly publicAddress?: string;
+    /** Addresses of in-zone hosts; default ns1 and iks at publicAddress, else the HTTP/DNS addresses. */
     readonly addresses: ReadonlyArray<{ readonly name: string; readonly a?: readonly string[]; readonly aaaa?: readonly string[] }>;
     /** SRV delegations (paper §5.4); default `_ikqs._tcp` and `_ikrs._tcp` → `iks.<domain>`:HTTP port. */
     readonly srv: ReadonlyArray<{ readonly service: '_ikqs._tcp' | '_ikrs._tcp'; readonly priority: number; readonly weight: number; readonly port: number; readonly target: string }>;
@@ -119,6 +124,7 @@ const internals = {
         IKS_UPDATER_METRICS_HOST: 'updater.metricsHost',
         IKS_UPDATER_METRICS_PORT: 'updater.metricsPort',
         IKS_LOG_LEVEL: 'logLevel',
+        IKS_ZONE_PUBLIC_ADDRESS: 'zone.publicAddress',
         IKS_REGISTER_METHODS: 'register.methods',
         IKS_REGISTER_MAX_REQUEST_BYTES: 'register.maxRequestBytes',
         IKS_REGISTER_MAX_KEYS_PER_NAME: 'register.maxKeysPerName',
@@ -182,6 +188,7 @@ const schema = Joi.object({
         signatureValidity: internals.seconds.min(3600).default(14 * 86400),
         refreshBefore: internals.seconds.default(3 * 86400),
         nameservers: Joi.array().items(Joi.string().hostname()).min(1),
+        publicAddress: Joi.string().ip({ cidr: 'forbidden' }),
         addresses: Joi.array().items(Joi.object({
             name: Joi.string().hostname().required(),
             a: Joi.array().items(Joi.string().ip({ version: 'ipv4', cidr: 'forbidden' })),
@@ -216,7 +223,8 @@ const schema = Joi.object({
 function zoneDefaults(value: { http: { host: string; port: number }; dns: { host: string }; zone: Partial<ZoneConfig> & Pick<ZoneConfig, 'ttl' | 'signatureValidity' | 'refreshBefore'> }, domain: string): ZoneConfig {
 
     const isIp = (address: string) => Joi.string().ip({ cidr: 'forbidden' }).validate(address).error === undefined;
-    const address = (host: string) => (isIp(host) && host !== '0.0.0.0' && host !== '::' ? host : '127.0.0.1');
+    // A wildcard listen address says nothing about where clients reach us: loopback, unless told.
+    const address = (host: string) => value.zone.publicAddress ?? (isIp(host) && host !== '0.0.0.0' && host !== '::' ? host : '127.0.0.1');
     const family = (ip: string) => (ip.includes(':') ? { aaaa: [ip] } : { a: [ip] });
     const target = `iks.${domain}`;
     return {

@@ -106,6 +106,16 @@ describe('config', () => {
         }
     });
 
+    it('publishes ns1 and iks at the public address when one is given, else at the listening addresses', () => {
+
+        const listening = loadConfig({ env: { IKS_HTTP_HOST: '0.0.0.0', IKS_DNS_HOST: '192.0.2.53' } }).zone.addresses;
+        expect(listening).to.equal([{ name: 'ns1.example.test', a: ['192.0.2.53'] }, { name: 'iks.example.test', a: ['127.0.0.1'] }]);
+
+        const published = loadConfig({ env: { IKS_HTTP_HOST: '0.0.0.0', IKS_DNS_HOST: '0.0.0.0', IKS_ZONE_PUBLIC_ADDRESS: '2001:db8::10' } }).zone.addresses;
+        expect(published).to.equal([{ name: 'ns1.example.test', aaaa: ['2001:db8::10'] }, { name: 'iks.example.test', aaaa: ['2001:db8::10'] }]);
+        expect(() => loadConfig({ env: { IKS_ZONE_PUBLIC_ADDRESS: 'iks.example.test' } })).to.throw(InvalidConfig, /IKS_ZONE_PUBLIC_ADDRESS/);
+    });
+
     it('fails on an unreadable or non-object config file', () => {
 
         expect(() => loadConfig({ env: {}, file: '/nonexistent/iks.json' })).to.throw(InvalidConfig, /cannot read config file/);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
@@ -20,6 +21,11 @@ interface Service {
     environment?: Record<string, string>;
     volumes?: string[];
     ports?: string[];
+    healthcheck?: { test: string[] };
+    depends_on?: Record<string, { condition: string }>;
+    cap_drop?: string[];
+    security_opt?: string[];
+    profiles?: string[];
 }
 
 const internals = {
@@ -63,7 +69,10 @@ describe('docker-compose.yml', () => {
     it('runs redis with an fsync on every write, the gateway and the updater', () => {
 
         const all = services();
-        expect(Object.keys(all).sort()).to.equal(['gateway', 'redis', 'updater']);
+        // `keys` is a one-off tool (profile "tools"): `up` does not start it.
+        expect(Object.keys(all).filter((name) => all[name]!.profiles === undefined).sort()).to.equal(['gateway', 'redis', 'updater']);
+        expect(all.keys!.profiles).to.equal(['tools']);
+        expect(all.keys!.volumes).to.equal(['./keys:/var/lib/iks']);
         const redis = all.redis!.command!.join(' ');
         expect(redis).to.contain('--appendonly yes');
         expect(redis).to.contain('--appendfsync always');
@@ -80,7 +89,7 @@ describe('docker-compose.yml', () => {
         const all = services();
         expect(mountedPrivateRoles(all.updater!)).to.equal(['ksk', 'zsk']);
         for (const [name, service] of Object.entries(all)) {
-            if (name !== 'updater') {
+            if (name !== 'updater' && service.profiles === undefined) {
                 expect(mountedPrivateRoles(service), name).to.not.include(['ksk']);
                 expect(mountedPrivateRoles(service), name).to.not.include(['zsk']);
             }
@@ -119,6 +128,70 @@ describe('docker-compose.yml', () => {
         expect(gateway.ports).to.include(['8080:8080', '53:5300/udp', '53:5300/tcp']);
         expect(gateway.environment!.IKS_HTTP_HOST).to.equal('0.0.0.0');
         expect(gateway.environment!.IKS_DNS_HOST).to.equal('0.0.0.0');
+    });
+});
+
+describe('docker-compose.yml health and privileges', () => {
+
+    let domain: TestDomain;
+
+    before(async () => {
+
+        domain = await makeDomain({ env: { IKS_DNS_ENABLED: 'false' } });
+    });
+
+    after(async () => {
+
+        await domain.cleanup();
+    });
+
+    /** Runs a service's `node -e` healthcheck against `url` instead of the address it probes in the container. */
+    const probe = (service: Service, url: string): Promise<number | null> => {
+
+        const [kind, command, flag, script] = service.healthcheck!.test;
+        expect([kind, command, flag]).to.equal(['CMD', 'node', '-e']);
+        // Asynchronously: the gateway it probes runs in this process.
+        const child = spawn(process.execPath, ['-e', script!.replace(/http:\/\/127\.0\.0\.1:\d+/, url)], { stdio: 'ignore', timeout: 10_000 });
+        return new Promise((resolve) => child.once('exit', resolve));
+    };
+
+    it('starts the IKS services once Redis answers, without capabilities or privilege gain', () => {
+
+        const all = services();
+        expect(all.redis!.healthcheck!.test).to.equal(['CMD', 'redis-cli', 'ping']);
+        for (const name of ['gateway', 'updater']) {
+            expect(all[name]!.depends_on, name).to.equal({ redis: { condition: 'service_healthy' } });
+            expect(all[name]!.cap_drop, name).to.equal(['ALL']);
+            expect(all[name]!.security_opt, name).to.equal(['no-new-privileges:true']);
+        }
+    });
+
+    it('probes the gateway\'s /readyz: healthy when ready, unhealthy when not or unreachable', async () => {
+
+        const gateway = services().gateway!;
+        expect(gateway.healthcheck!.test[3]).to.contain('http://127.0.0.1:8080/readyz');
+        const server = await createGateway(domain.config, { store: domain.store, port: 0 });
+        await server.start();
+        try {
+            const base = server.info.uri.replace('localhost', '127.0.0.1');
+            // The updater has not published the RSK yet: not ready.
+            expect(await probe(gateway, base)).to.equal(1);
+            await domain.store.enqueue([domain.domain]);
+            await createUpdater(domain.config, domain.store).drain();
+            expect(await probe(gateway, base)).to.equal(0);
+        }
+        finally {
+            await server.stop();
+        }
+
+        expect(await probe(gateway, 'http://127.0.0.1:9')).to.equal(1);
+    });
+
+    it('probes the updater\'s metrics endpoint, which it serves on the port compose sets', () => {
+
+        const updater = services().updater!;
+        expect(updater.healthcheck!.test[3]).to.contain(`http://127.0.0.1:${updater.environment!.IKS_UPDATER_METRICS_PORT}/metrics`);
+        expect(updater.environment!.IKS_UPDATER_METRICS_HOST).to.equal('0.0.0.0');
     });
 });
 

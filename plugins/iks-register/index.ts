@@ -66,7 +66,7 @@ const internals = {
         maxKeysPerName: Joi.number().integer().min(1).max(1000).default(16),
         maxKeySize: Joi.number().integer().min(256).max(16384).default(8192),
         replayWindow: Joi.number().integer().min(10).max(3600).default(300),
-        assertionMaxLifetime: Joi.number().integer().min(1).max(30 * 86400).default(86400),
+        assertionMaxLifetime: Joi.number().integer().min(1).max(30 * 86400).default(3600),
         answerValidity: Joi.number().integer().min(1).max(10 * 365 * 86400).default(3600),
         passwordFailures: Joi.object({
             perEntity: Joi.number().integer().min(1).max(1000).default(5),

@@ -53,11 +53,14 @@ function head(name: string): { name: string; timestamp: number; nonce: string } 
     return { name, timestamp: now - now % 1000, nonce: randomBytes(18).toString('base64url') };
 }
 
-/** A user-key-authenticated registration of a fresh Ed25519 key for `entity`. */
-export function registerRequest(entity: Entity): PreparedRequest {
+/**
+ * A user-key-authenticated registration of a fresh Ed25519 key for `entity`, or of
+ * `container` as given (text the client library would refuse to send; keyId is then '').
+ */
+export function registerRequest(entity: Entity, container?: string): PreparedRequest {
 
-    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }) as string;
-    return { name: entity.name, keyId: parsePublicKey(pem).id, body: signed(entity, { operation: 'register', ...head(entity.name), container: pem, usage: ['sign'] }) };
+    const pem = container ?? generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    return { name: entity.name, keyId: container === undefined ? parsePublicKey(pem).id : '', body: signed(entity, { operation: 'register', ...head(entity.name), container: pem, usage: ['sign'] }) };
 }
 
 export function revokeRequest(entity: Entity, keyId: string): PreparedRequest {

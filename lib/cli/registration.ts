@@ -47,8 +47,6 @@ export interface RegistrationCommandContext {
     readonly config: () => IksConfig;
     /** Reads all of standard input (tests substitute it). */
     readonly readStdin?: () => string;
-    /** Whether standard input is a terminal (default: process.stdin.isTTY). */
-    readonly stdinIsTerminal?: () => boolean;
 }
 
 const internals = {
@@ -207,11 +205,10 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
 
     const { io, result } = context;
     const readStdin = context.readStdin ?? (() => Fs.readFileSync(0, 'utf8'));
-    const stdinIsTerminal = context.stdinIsTerminal ?? (() => process.stdin.isTTY === true);
     // A password typed at a terminal would be echoed (and read only up to Ctrl-D): refused before reading.
     const readPassword = (example: string) => () => {
 
-        if (stdinIsTerminal()) {
+        if (process.stdin.isTTY === true) {
             throw new InvalidInput('INVALID_OPTIONS', `standard input is a terminal; pipe the password on stdin (e.g. \`iks ${example} < password-file\`)`);
         }
 

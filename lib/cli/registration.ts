@@ -24,6 +24,7 @@ import { IksError, InvalidInput, InvalidKey, RegistrationRefused } from '../erro
 import { parsePublicKey } from '../keys';
 import { canonicalName, parseName } from '../names';
 import { checkPassword, hashPassword } from '../registration/password';
+import { PASSWORD_FAILURE_KINDS } from '../registration/authority';
 import { timeoutMs } from './arguments';
 import { withStore } from './store';
 import { defaultDnsServer, readAnchors } from './lookup';
@@ -54,9 +55,7 @@ const internals = {
     // RegistrationRefused's code → the signed answer's outcome (lib/client/registration.ts maps the other way).
     refusals: { AUTHENTICATION_FAILED: 'authentication-failed', NOT_AUTHORIZED: 'not-authorized', LOCKED_OUT: 'locked', REQUEST_REFUSED: 'refused' } as const,
     usage: /^[a-z0-9][a-z0-9-]{0,31}$/,
-    minPasswordLength: 12,
-    // The registration authority's per-user failure counter (lib/registration/authority.ts).
-    entityFailures: 'password-entity'
+    minPasswordLength: 12
 };
 
 /** `input` as a canonical name of `domain`, the only domain whose users this service authenticates. */
@@ -328,7 +327,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
                 if (existing) {
                     // A new password ends the lockout its predecessor ran into (the per-address count stays).
                     const { perEntity, window, lockout } = config.register.passwordFailures;
-                    await store.failureLimiter({ kind: internals.entityFailures, maxFailures: perEntity, windowSeconds: window, lockoutSeconds: lockout }).reset(name);
+                    await store.failureLimiter({ kind: PASSWORD_FAILURE_KINDS.entity, maxFailures: perEntity, windowSeconds: window, lockoutSeconds: lockout }).reset(name);
                 }
 
                 io.out(existing ? `password of ${name} replaced; its password lockout, if any, is lifted` : `user ${name} created`);

@@ -80,6 +80,9 @@ class DecisionReads {
     }
 }
 
+/** The store's failure counters of password attempts: per user (also reset by `iks user add --replace`) and per client address. */
+export const PASSWORD_FAILURE_KINDS = { entity: 'password-entity', address: 'password-address' } as const;
+
 type Authenticated = { readonly principal: string } | { readonly failed: string } | { readonly lockedFor: number; readonly reason: string };
 
 const internals = {
@@ -113,8 +116,8 @@ export class RegistrationAuthority {
         this.#settings = settings;
         this.#now = settings.now ?? Date.now;
         const { perEntity, perAddress, window, lockout } = settings.passwordFailures;
-        this.#entityFailures = settings.store.failureLimiter({ kind: 'password-entity', maxFailures: perEntity, windowSeconds: window, lockoutSeconds: lockout });
-        this.#addressFailures = settings.store.failureLimiter({ kind: 'password-address', maxFailures: perAddress, windowSeconds: window, lockoutSeconds: lockout });
+        this.#entityFailures = settings.store.failureLimiter({ kind: PASSWORD_FAILURE_KINDS.entity, maxFailures: perEntity, windowSeconds: window, lockoutSeconds: lockout });
+        this.#addressFailures = settings.store.failureLimiter({ kind: PASSWORD_FAILURE_KINDS.address, maxFailures: perAddress, windowSeconds: window, lockoutSeconds: lockout });
     }
 
     /**

@@ -34,6 +34,7 @@ export interface ImportResult {
 
 const internals = {
     maxLine: 64 * 1024,
+    firstUnwritableTime: Date.UTC(10000, 0, 1),
     maxReported: 20,
     line: Joi.object({
         name: Joi.string().max(600).required(),
@@ -71,6 +72,11 @@ export function registrationFromLine(text: string, domain: string, now: number):
     const expiresAt = value.expires === undefined ? undefined : (value.expires as Date).getTime();
     if (expiresAt !== undefined && expiresAt <= now) {
         throw new InvalidInput('IMPORT_LINE', `expiry ${(value.expires as Date).toISOString()} is in the past`);
+    }
+
+    // Documents state four-digit years (xs:dateTime as IKS renders it).
+    if (expiresAt !== undefined && expiresAt >= internals.firstUnwritableTime) {
+        throw new InvalidInput('IMPORT_LINE', `expiry ${(value.expires as Date).toISOString()} is after 9999-12-31T23:59:59Z, the last time a document can state`);
     }
 
     return registrationOf(name.name, parsePublicKey(value.key), value.usage, now, expiresAt);

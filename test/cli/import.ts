@@ -85,5 +85,8 @@ describe('iks import', () => {
 
         expect(() => registrationFromLine('{"name": "a@example.test"}', 'example.test', Date.now())).to.throw(InvalidInput, /"key" is required/);
         expect(() => registrationFromLine('x'.repeat(70_000), 'example.test', Date.now())).to.throw(InvalidInput, /longer than/);
+        const key = pem();
+        expect(() => registrationFromLine(JSON.stringify({ name: 'a@example.test', key, expires: '+010000-01-01T00:00:00Z' }), 'example.test', Date.now())).to.throw(InvalidInput, /after 9999-12-31T23:59:59Z/);
+        expect(registrationFromLine(JSON.stringify({ name: 'a@example.test', key, expires: '9999-12-31T23:59:59Z' }), 'example.test', Date.now()).expiresAt).to.equal(Date.UTC(9999, 11, 31, 23, 59, 59));
     });
 });

@@ -17,6 +17,7 @@ import { parseName } from '../names';
 import { isActive, keyMetadataOf, registrationOf } from '../store/registration';
 import type { FailureLimiter, Registration, Store } from '../store/types';
 import type { AuthenticationMethod, RegisteredKey, RegistrationAnswerDocument } from '../xml/types';
+import { clientNetwork } from './client-network';
 import { openPassword, verifyPassword } from './password';
 import { requestDigest, type Assertion, type Authentication, type RegistrationRequest } from './request';
 import { verifyAssertionSignature, verifyRequestSignature } from './signatures';
@@ -247,10 +248,11 @@ export class RegistrationAuthority {
         const user = authentication.user;
         // Counted before it is checked: a burst of concurrent guesses is counted in full before
         // any of them costs an scrypt, and none gets past the lockout it runs into.
-        const [entityLocked, addressLocked] = await Promise.all([this.#entityFailures.attempt(user), this.#addressFailures.attempt(clientAddress)]);
+        const network = clientNetwork(clientAddress);
+        const [entityLocked, addressLocked] = await Promise.all([this.#entityFailures.attempt(user), this.#addressFailures.attempt(network)]);
         if (entityLocked > 0 || addressLocked > 0) {
             // Not checked: it counts only where it was one too many.
-            await Promise.all([entityLocked > 0 ? null : this.#entityFailures.refund(user), addressLocked > 0 ? null : this.#addressFailures.refund(clientAddress)]);
+            await Promise.all([entityLocked > 0 ? null : this.#entityFailures.refund(user), addressLocked > 0 ? null : this.#addressFailures.refund(network)]);
             return { lockedFor: Math.max(entityLocked, addressLocked), reason: 'too many failed password attempts; password authentication is locked until the time given' };
         }
 
@@ -282,7 +284,7 @@ export class RegistrationAuthority {
         // Unknown and disabled users cost the same scrypt work as known ones.
         const matches = await verifyPassword(password, record && !record.disabled ? record.passwordHash : null);
         if (matches && record && !record.disabled && name !== null) {
-            await Promise.all([this.#entityFailures.reset(user), this.#addressFailures.refund(clientAddress)]);
+            await Promise.all([this.#entityFailures.reset(user), this.#addressFailures.refund(network)]);
             return { principal: name };
         }
 

@@ -329,6 +329,22 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             expect((await client({ remoteAddress: '192.0.2.67' }).listMyKeys('m3@example.test', { password: passwords.get('m3@example.test')! })).answer.outcome).to.equal('accepted');
         });
 
+        it('counts an IPv6 client by its /64, so new addresses in it do not buy new guesses', async () => {
+
+            for (const entity of ['v1', 'v2', 'v3']) {
+                await addUser(`${entity}@example.test`);
+            }
+
+            const outcomes: string[] = [];
+            for (const [i, entity] of ['v1', 'v1', 'v2', 'v2', 'v3', 'v3'].entries()) {
+                const attacker = client({ remoteAddress: `2001:db8:66:1::${i + 1}` });
+                outcomes.push((await refusal(attacker.listMyKeys(`${entity}@example.test`, { password: 'guess' }))).code);
+            }
+
+            expect(outcomes).to.equal([...Array(5).fill('AUTHENTICATION_FAILED'), 'LOCKED_OUT']);
+            expect((await client({ remoteAddress: '2001:db8:66:2::1' }).listMyKeys('v3@example.test', { password: passwords.get('v3@example.test')! })).answer.outcome).to.equal('accepted');
+        });
+
         it('logs the audit trail and nothing of the password', async () => {
 
             const credentials = await addUser('nina@example.test');

@@ -10,7 +10,7 @@ import { InvalidXml } from '../../lib/errors';
 import type { PublicKeyInfo, SigningKey } from '../../lib/keys/types';
 import { isActive, keyMetadataOf } from '../../lib/store/registration';
 import type { DocumentSource, Registration, StoredDocument } from '../../lib/store/types';
-import type { KeyMaterial, IksDocument } from '../../lib/xml/types';
+import type { IksDocument, KeyDocument, KeyMaterial } from '../../lib/xml/types';
 import { renderDocument } from '../../lib/xml';
 import { renderAndSign } from '../../lib/xmldsig';
 
@@ -127,17 +127,29 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
     }
 }
 
+/**
+ * The document of one key: its material, and for a revoked key the signed revocation.
+ * The property order is part of the document's source (sourceOf): keep it.
+ */
+function keyDocumentOf(name: string, registration: Registration, issuedAt: number, notAfter: number): KeyDocument {
+
+    return {
+        type: 'KeyDocument',
+        name,
+        issuedAt,
+        notAfter,
+        status: registration.revokedAt !== undefined ? 'revoked' : 'active',
+        key: materialOf(registration),
+        ...(registration.revokedAt !== undefined ? { revokedAt: registration.revokedAt, ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {}) } : {})
+    };
+}
+
 /** Why `registration`'s own documents cannot be rendered, or null when they can. */
 function renderProblem(name: string, registration: Registration, now: number): string | null {
 
     try {
         renderDocument({ type: 'KeyList', name, issuedAt: now, notAfter: now, keys: [keyMetadataOf(registration)] });
-        renderDocument({
-            type: 'KeyDocument', name, issuedAt: now, notAfter: now, key: materialOf(registration),
-            ...(registration.revokedAt !== undefined ?
-                { status: 'revoked' as const, revokedAt: registration.revokedAt, ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {}) } :
-                { status: 'active' as const })
-        });
+        renderDocument(keyDocumentOf(name, registration, now, now));
         return null;
     }
     catch (error) {
@@ -175,27 +187,11 @@ function buildAll(name: string, registrations: readonly Registration[], ksk: Sig
     }
 
     for (const registration of listed) {
-        wanted.set(`key:${registration.keyId}`, {
-            type: 'KeyDocument',
-            name,
-            issuedAt: now,
-            notAfter: Math.min(fullValidity, registration.expiresAt ?? fullValidity),
-            status: 'active',
-            key: materialOf(registration)
-        });
+        wanted.set(`key:${registration.keyId}`, keyDocumentOf(name, registration, now, Math.min(fullValidity, registration.expiresAt ?? fullValidity)));
     }
 
     for (const registration of revoked) {
-        wanted.set(`key:${registration.keyId}`, {
-            type: 'KeyDocument',
-            name,
-            issuedAt: now,
-            notAfter: fullValidity,
-            status: 'revoked',
-            key: materialOf(registration),
-            revokedAt: registration.revokedAt!,
-            ...(registration.revocationReason !== undefined ? { revocationReason: registration.revocationReason } : {})
-        });
+        wanted.set(`key:${registration.keyId}`, keyDocumentOf(name, registration, now, fullValidity));
     }
 
     const documents = new Map<string, StoredDocument>();

@@ -352,6 +352,8 @@ export class RegistrationAuthority {
         }
 
         const refuse = (reason: string) => ({ outcome: 'refused' as const, keyId: key.id, reason });
+        // Whether it was revoked before this request read it or while it was decided.
+        const revokedRefusal = () => refuse(`key ${key.id} of ${name} was revoked; a revoked key cannot be registered again`);
         if (request.usage.includes(internals.certifyUsage)) {
             // A certifying key vouches for every entity: only the administrator grants it (iks import).
             return refuse(`usage ${internals.certifyUsage} is granted by the domain administrator only`);
@@ -372,7 +374,7 @@ export class RegistrationAuthority {
         }
 
         if (same?.revokedAt !== undefined) {
-            return refuse(`key ${key.id} of ${name} was revoked; a revoked key cannot be registered again`);
+            return revokedRefusal();
         }
 
         const others = existing.filter((registration) => registration.keyId !== key.id && isActive(registration, now)).length;
@@ -384,7 +386,7 @@ export class RegistrationAuthority {
         // revoked since it was read above as it is.
         const unwritten = await store.putRegistrations([registrationOf(name, key, request.usage, same?.registeredAt ?? now, request.expiresAt)]);
         if (unwritten.length > 0) {
-            return refuse(`key ${key.id} of ${name} was revoked; a revoked key cannot be registered again`);
+            return revokedRefusal();
         }
 
         return { outcome: 'accepted', keyId: key.id, state: 'active', reason: `key ${key.id} registered for ${name}; it is published at the updater's next run` };

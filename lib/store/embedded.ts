@@ -13,7 +13,7 @@ import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import { StoreUnavailable } from '../errors';
 import { makeDirectory } from '../files';
 import { RateLimiterFailures } from './failure-limiter';
-import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
+import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
 
 export interface EmbeddedStoreOptions {
     readonly path: string;
@@ -22,7 +22,7 @@ export interface EmbeddedStoreOptions {
 }
 
 const internals = {
-    schemaVersion: 4,
+    schemaVersion: 5,
     limiterTable: 'failure_limits',
     // Expired nonces and counters are purged a batch at a time on the write path.
     purgeBatch: 100,
@@ -30,6 +30,8 @@ const internals = {
         CREATE TABLE IF NOT EXISTS registrations (name TEXT NOT NULL, key_id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (name, key_id)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS documents (name TEXT NOT NULL, slot TEXT NOT NULL, etag TEXT NOT NULL, signed_at INTEGER NOT NULL, not_after INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS document_sources (name TEXT NOT NULL, slot TEXT NOT NULL, source TEXT NOT NULL, not_after INTEGER NOT NULL, PRIMARY KEY (name, slot)) WITHOUT ROWID;
+        -- Store.readForSigning: advances with every change to a name's registrations; no row is version 0.
+        CREATE TABLE IF NOT EXISTS registration_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS queue (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL, lease_token TEXT, lease_until INTEGER, next_due INTEGER, attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
         -- One partial index per half of "due" (waiting and due, or leased and lapsed): a claim
         -- reads only due rows instead of scanning every queued name (all of them wait there for
@@ -79,7 +81,8 @@ export class EmbeddedStore implements Store {
     readonly #enqueueMany: (names: readonly string[], dueAt: number) => void;
     readonly #putRegistrations: (registrations: readonly Registration[], now: number) => Registration[];
     readonly #replace: (name: string, documents: ReadonlyMap<string, StoredDocument>) => void;
-    readonly #update: (name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]) => void;
+    readonly #update: Database.Transaction<(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[], version: number) => boolean>;
+    readonly #readForSigning: (name: string) => SigningInput;
     readonly #putDocument: (name: string, slot: string, document: StoredDocument) => void;
     readonly #claim: (max: number, leaseMs: number, now: number) => QueueJob[];
     readonly #deleteRegistration: (name: string, keyId: string, now: number) => boolean;
@@ -108,6 +111,8 @@ export class EmbeddedStore implements Store {
         this.#statements = {
             putRegistration: db.prepare('INSERT INTO registrations (name, key_id, json) VALUES (?, ?, ?) ON CONFLICT (name, key_id) DO UPDATE SET json = excluded.json'),
             getRegistrations: db.prepare<[string], { json: string }>('SELECT json FROM registrations WHERE name = ? ORDER BY key_id'),
+            getVersion: db.prepare<[string], { version: number }>('SELECT version FROM registration_versions WHERE name = ?'),
+            advanceVersion: db.prepare('INSERT INTO registration_versions (name, version) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET version = version + 1'),
             getRegistration: db.prepare<[string, string], { json: string }>('SELECT json FROM registrations WHERE name = ? AND key_id = ?'),
             deleteRegistration: db.prepare('DELETE FROM registrations WHERE name = ? AND key_id = ?'),
             names: db.prepare<[string, number], { name: string }>('SELECT DISTINCT name FROM registrations WHERE name > ? ORDER BY name LIMIT ?'),
@@ -163,6 +168,7 @@ export class EmbeddedStore implements Store {
         this.#putRegistrations = db.transaction((registrations: readonly Registration[], now: number) => {
 
             const revoked: Registration[] = [];
+            const changed = new Set<string>();
             for (const registration of registrations) {
                 statements.enqueue.run({ name: registration.name, due: now });
                 const stored = statements.getRegistration.get(registration.name, registration.keyId);
@@ -173,6 +179,11 @@ export class EmbeddedStore implements Store {
                 }
 
                 statements.putRegistration.run(registration.name, registration.keyId, JSON.stringify(registration));
+                changed.add(registration.name);
+            }
+
+            for (const name of changed) {
+                statements.advanceVersion.run(name);
             }
 
             return revoked;
@@ -182,6 +193,7 @@ export class EmbeddedStore implements Store {
 
             const deleted = statements.deleteRegistration.run(name, keyId).changes > 0;
             if (deleted) {
+                statements.advanceVersion.run(name);
                 statements.enqueue.run({ name, due: now });
             }
 
@@ -197,7 +209,18 @@ export class EmbeddedStore implements Store {
             }
         });
 
-        this.#update = db.transaction((name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]) => {
+        this.#readForSigning = db.transaction((name: string): SigningInput => ({
+            registrations: statements.getRegistrations.all(name).map((row) => JSON.parse(row.json) as Registration),
+            version: statements.getVersion.get(name)?.version ?? 0,
+            sources: new Map(statements.getSources.all(name).map((row) => [row.slot, { source: row.source, notAfter: row.not_after }]))
+        }));
+
+        this.#update = db.transaction((name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[], version: number) => {
+
+            // Store.updateDocuments: not over a change made since the signer read the name.
+            if ((statements.getVersion.get(name)?.version ?? 0) !== version) {
+                return false;
+            }
 
             const wanted = new Set([...keep, ...put.keys()]);
             for (const { slot } of statements.documentSlots.all(name)) {
@@ -216,6 +239,8 @@ export class EmbeddedStore implements Store {
                 statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body);
                 statements.putSource.run(name, slot, source, document.notAfter);
             }
+
+            return true;
         });
 
         this.#putDocument = db.transaction((name: string, slot: string, document: StoredDocument) => {
@@ -341,6 +366,11 @@ export class EmbeddedStore implements Store {
         return this.#guard(() => this.#statements.getRegistrations.all(name).map((row) => JSON.parse(row.json) as Registration));
     }
 
+    async readForSigning(name: string): Promise<SigningInput> {
+
+        return this.#guard(() => this.#readForSigning(name));
+    }
+
     async getRegistration(name: string, keyId: string): Promise<Registration | null> {
 
         const row = this.#guard(() => this.#statements.getRegistration.get(name, keyId));
@@ -391,15 +421,10 @@ export class EmbeddedStore implements Store {
         this.#guard(() => this.#putDocument(name, slot, document));
     }
 
-    async updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]): Promise<void> {
+    async updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[], version: number): Promise<boolean> {
 
-        this.#guard(() => this.#update(name, put, keep));
-    }
-
-    async getDocumentSources(name: string): Promise<Map<string, DocumentSource>> {
-
-        const rows = this.#guard(() => this.#statements.getSources.all(name));
-        return new Map(rows.map((row) => [row.slot, { source: row.source, notAfter: row.not_after }]));
+        // IMMEDIATE: the version is checked and the documents written under one write lock.
+        return this.#guard(() => this.#update.immediate(name, put, keep, version));
     }
 
     async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {

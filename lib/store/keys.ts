@@ -18,6 +18,15 @@ export class RedisKeys {
         return `${this.prefix}:{${name}}:reg`;
     }
 
+    /**
+     * Counter: the version of the name's registrations (Store.readForSigning). Kept when the
+     * registrations are all purged, so a version is never handed out twice.
+     */
+    registrationsVersion(name: string): string {
+
+        return `${this.prefix}:{${name}}:ver`;
+    }
+
     /** Hash: slot → encoded signed document. */
     documents(name: string): string {
 

@@ -13,7 +13,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { StoreUnavailable } from '../errors';
 import { RateLimiterFailures } from './failure-limiter';
 import { RedisKeys } from './keys';
-import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
+import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
 
 export interface RedisStoreOptions {
     /** `redis://` / `rediss://` URL; or pass `client`. */
@@ -28,13 +28,15 @@ export interface RedisStoreOptions {
 }
 
 interface QueueCommands {
-    putRegistrations(registrations: string, pending: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<string[]>;
-    writeRegistrations(registrations: string, ...keyIdsAndJson: string[]): Promise<string[]>;
+    putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<string[]>;
+    writeRegistrations(registrations: string, version: string, ...keyIdsAndJson: string[]): Promise<string[]>;
+    deleteRegistration(registrations: string, version: string, keyId: string): Promise<number>;
+    readForSigning(registrations: string, sources: string, version: string): Promise<[number, string[], string[]]>;
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
     claimName(pending: string, leased: string, leases: string, attempts: string, name: string, now: number, leaseMs: number, token: string): Promise<number | null>;
     ackJob(leased: string, leases: string, attempts: string, failed: string, pending: string, name: string, token: string, ...nextDueAt: number[]): Promise<number>;
     replaceDocuments(documents: string, sources: string, ...slotsAndDocuments: string[]): Promise<number>;
-    updateDocuments(documents: string, sources: string, ...keptAndTriples: (string | number)[]): Promise<number>;
+    updateDocuments(documents: string, sources: string, version: string, builtFrom: number, ...keptAndTriples: (string | number)[]): Promise<number>;
     buryJob(leased: string, leases: string, attempts: string, failed: string, name: string, token: string, record: string): Promise<number>;
     retryFailed(pending: string, failed: string, dueAt: number): Promise<number>;
     failJob(pending: string, leased: string, leases: string, name: string, token: string, retryAt: number): Promise<number>;
@@ -43,12 +45,12 @@ interface QueueCommands {
 
 /** A MULTI queueing putRegistrations script calls (ioredis adds defined commands to it). */
 interface ScriptTransaction {
-    putRegistrations(registrations: string, pending: string, now: number, name: string, ...keyIdsAndJson: string[]): ScriptTransaction;
+    putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ...keyIdsAndJson: string[]): ScriptTransaction;
     exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
 const internals = {
-    scripts: ['putRegistrations-2', 'writeRegistrations-1', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-2', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    scripts: ['putRegistrations-3', 'writeRegistrations-2', 'deleteRegistration-2', 'readForSigning-3', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-3', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
     passingStates: /^(?:LOADING|BUSY|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/,
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
@@ -190,16 +192,16 @@ export class RedisStore implements Store {
         // Name → the keyIds the scripts left as they were (revoked: a revocation is final).
         const kept: Array<[string, string[]]> = [];
         if (!this.#isCluster) {
-            // One script call per name (putRegistrations-2.lua): a name's queue entry and its
+            // One script call per name (putRegistrations-3.lua): a name's queue entry and its
             // registrations land together. Several names (an import) go in one MULTI.
             if (byName.size === 1) {
                 const [name, fields] = byName.entries().next().value!;
-                kept.push([name, await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, now, name, ...fields))]);
+                kept.push([name, await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, ...fields))]);
             }
             else {
                 const multi = this.#client.multi() as unknown as ScriptTransaction;
                 for (const [name, fields] of byName) {
-                    multi.putRegistrations(this.keys.registrations(name), this.keys.pending, now, name, ...fields);
+                    multi.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, ...fields);
                 }
 
                 // EXEC answers a script error inside the transaction as a result, not a rejection.
@@ -223,7 +225,7 @@ export class RedisStore implements Store {
             // which is harmless.
             const names = [...byName.keys()];
             await this.enqueue(names, now + internals.intentGrace);
-            kept.push(...await Promise.all([...byName].map(async ([name, fields]): Promise<[string, string[]]> => [name, await this.#call(() => this.#client.writeRegistrations(this.keys.registrations(name), ...fields))])));
+            kept.push(...await Promise.all([...byName].map(async ([name, fields]): Promise<[string, string[]]> => [name, await this.#call(() => this.#client.writeRegistrations(this.keys.registrations(name), this.keys.registrationsVersion(name), ...fields))])));
             await this.enqueue(names, now);
         }
 
@@ -234,7 +236,23 @@ export class RedisStore implements Store {
     async getRegistrations(name: string): Promise<Registration[]> {
 
         const values = await this.#call(() => this.#client.hvals(this.keys.registrations(name)));
+        return RedisStore.#registrationsOf(values);
+    }
+
+    static #registrationsOf(values: readonly string[]): Registration[] {
+
         return values.map((value) => JSON.parse(value) as Registration).sort((a, b) => a.keyId.localeCompare(b.keyId));
+    }
+
+    async readForSigning(name: string): Promise<SigningInput> {
+
+        const [version, registrations, sources] = await this.#call(() => this.#client.readForSigning(this.keys.registrations(name), this.keys.documentSources(name), this.keys.registrationsVersion(name)));
+        const records: Record<string, string> = {};
+        for (let i = 0; i < sources.length; i += 2) {
+            records[sources[i]!] = sources[i + 1]!;
+        }
+
+        return { version, registrations: RedisStore.#registrationsOf(registrations), sources: RedisStore.#sourcesOf(records) };
     }
 
     async getRegistration(name: string, keyId: string): Promise<Registration | null> {
@@ -245,7 +263,7 @@ export class RedisStore implements Store {
 
     async deleteRegistration(name: string, keyId: string): Promise<boolean> {
 
-        const removed = await this.#call(() => this.#client.hdel(this.keys.registrations(name), keyId));
+        const removed = await this.#call(() => this.#client.deleteRegistration(this.keys.registrations(name), this.keys.registrationsVersion(name), keyId));
         if (removed > 0) {
             await this.enqueue([name]);
         }
@@ -289,16 +307,16 @@ export class RedisStore implements Store {
         await this.#call(() => this.#client.multi().hset(this.keys.documents(name), slot, encodeDocument(document)).hdel(this.keys.documentSources(name), slot).exec());
     }
 
-    async updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]): Promise<void> {
+    async updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[], version: number): Promise<boolean> {
 
-        // The updater's hot path: one script call (updateDocuments-2.lua).
+        // The updater's hot path: one script call (updateDocuments-3.lua).
         const triples = [...put].flatMap(([slot, { document, source }]) => [slot, encodeDocument(document), `${document.notAfter} ${source}`]);
-        await this.#call(() => this.#client.updateDocuments(this.keys.documents(name), this.keys.documentSources(name), keep.length, ...keep, ...triples));
+        const written = await this.#call(() => this.#client.updateDocuments(this.keys.documents(name), this.keys.documentSources(name), this.keys.registrationsVersion(name), version, keep.length, ...keep, ...triples));
+        return written >= 0;
     }
 
-    async getDocumentSources(name: string): Promise<Map<string, DocumentSource>> {
+    static #sourcesOf(records: Readonly<Record<string, string>>): Map<string, DocumentSource> {
 
-        const records = await this.#call(() => this.#client.hgetall(this.keys.documentSources(name)));
         const sources = new Map<string, DocumentSource>();
         for (const [slot, record] of Object.entries(records)) {
             const space = record.indexOf(' ');

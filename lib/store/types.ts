@@ -58,6 +58,18 @@ export interface SourcedDocument {
     readonly source: string;
 }
 
+/** A name as the signer reads it (Store.readForSigning). */
+export interface SigningInput {
+    /** Sorted by key id. */
+    readonly registrations: Registration[];
+    /**
+     * Advances with every change to the name's registrations (0 before the first), and never
+     * goes back, not even when the last registration is purged.
+     */
+    readonly version: number;
+    readonly sources: Map<string, DocumentSource>;
+}
+
 export interface QueueJob {
     readonly name: string;
     /** Deliveries so far, this one included. */
@@ -129,8 +141,14 @@ export interface Store {
      */
     putRegistrations(registrations: readonly Registration[]): Promise<Registration[]>;
     getRegistrations(name: string): Promise<Registration[]>;
+    /**
+     * What the signer builds a name's documents from, read in one atomic step: the
+     * registrations, the version they are at (see updateDocuments) and the recorded sources of
+     * the stored documents.
+     */
+    readForSigning(name: string): Promise<SigningInput>;
     getRegistration(name: string, keyId: string): Promise<Registration | null>;
-    /** Removes a registration (purge) and enqueues the name. Resolves true if it existed. */
+    /** Removes a registration (purge), advances the name's version and enqueues the name. Resolves true if it existed. */
     deleteRegistration(name: string, keyId: string): Promise<boolean>;
     /** Every name with at least one registration, in no particular order. */
     scanNames(): AsyncIterable<string>;
@@ -151,10 +169,14 @@ export interface Store {
      * what changed. Every other document of the name is removed. replaceDocuments and
      * putDocument forget the sources of what they write, so only updateDocuments makes a
      * document reusable.
+     *
+     * Only while the name's registrations are still at `version` (readForSigning): a signer
+     * that read them before a change that landed since (it stalled past its lease, or signed
+     * beside the lease holder) would publish what that change undid, a revoked key as active.
+     * Then nothing is written and it resolves false; the change queued the name, so its own
+     * signing publishes it.
      */
-    updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[]): Promise<void>;
-    /** The recorded source of each document of `name` that has one. */
-    getDocumentSources(name: string): Promise<Map<string, DocumentSource>>;
+    updateDocuments(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[], version: number): Promise<boolean>;
 
     // Update queue: at-least-once, coalescing (a name waits in the queue at most once)
 

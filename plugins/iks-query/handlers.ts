@@ -30,6 +30,8 @@ const internals = {
     xml: 'application/xml; charset=utf-8',
     // Seconds a client is asked to wait while an expired document is being re-signed.
     retryAfter: 1,
+    // On demand: signings of a name tried before answering 503 while its keys keep changing.
+    signAttempts: 3,
     // URL-form names longer than this are refused before decoding (a name is at most ~1.3 KB).
     maxEncodedName: 2048,
     // Decoding and canonicalising a name (NFC, IDNA) costs more than the store read of a
@@ -82,7 +84,7 @@ export class LookupHandlers {
         return async (_request: Request, h: ResponseToolkit) => {
 
             const document = await this.#readOrSign(this.#settings.domain, slot);
-            if (!document || document.notAfter <= Date.now()) {
+            if (!document || document === 'changing' || document.notAfter <= Date.now()) {
                 await this.#requestResign(this.#settings.domain);
                 throw Boom.serverUnavailable(`the signed ${slot.toUpperCase()} document of ${this.#settings.domain} is not published yet; retry shortly`);
             }
@@ -140,8 +142,13 @@ export class LookupHandlers {
 
         // Never serve a lapsed signature (it would be rejected anyway); have it re-made.
         // Only without a signer (offline, online): on demand it was re-signed just now.
-        if (document.notAfter <= Date.now()) {
-            await this.#requestResign(name.name);
+        // On demand, a name whose keys kept changing while it was signed is queued already.
+        const changing = document === 'changing';
+        if (changing || document.notAfter <= Date.now()) {
+            if (!changing) {
+                await this.#requestResign(name.name);
+            }
+
             return h.response(Boom.serverUnavailable('the signed answer for this name is being refreshed; retry shortly').output.payload)
                 .code(503)
                 .header('retry-after', String(internals.retryAfter));
@@ -154,7 +161,7 @@ export class LookupHandlers {
      * The stored document; in the `ondemand` strategy a missing or lapsed one is signed
      * now (paper §6: "Otherwise, it is immediately signed and returned").
      */
-    async #readOrSign(name: string, slot: string): Promise<StoredDocument | null> {
+    async #readOrSign(name: string, slot: string): Promise<StoredDocument | null | 'changing'> {
 
         try {
             const document = await this.#settings.store.getDocument(name, slot);
@@ -163,10 +170,18 @@ export class LookupHandlers {
                 return document;
             }
 
-            const signed = await signer.signIfRegistered(name, slot.startsWith('key:') ? slot.slice(4) : undefined);
-            // No registrations (or no such key): the negative answer is the truth. A document the
-            // signer kept (still current: another worker signed it meanwhile) is read back.
-            return signed === null ? null : signed.documents.get(slot) ?? await this.#settings.store.getDocument(name, slot);
+            for (let attempt = 0; attempt < internals.signAttempts; ++attempt) {
+                const signed = await signer.signIfRegistered(name, slot.startsWith('key:') ? slot.slice(4) : undefined);
+                // No registrations (or no such key): the negative answer is the truth. A document
+                // the signer kept (still current: another worker signed it meanwhile) is read back.
+                // Documents of a read a change superseded were not stored and are not served:
+                // sign again from what is stored now.
+                if (signed === null || !signed.superseded) {
+                    return signed === null ? null : signed.documents.get(slot) ?? await this.#settings.store.getDocument(name, slot);
+                }
+            }
+
+            return 'changing';
         }
         catch (error) {
             if (error instanceof StoreUnavailable) {

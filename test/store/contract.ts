@@ -91,6 +91,51 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(await store.queueDepth()).to.equal(1);
         });
 
+        it('reads a name for signing in one step, and stores its documents only at the version they were built from', async () => {
+
+            const name = 'bob@example.test';
+            const sourced = (body: string, source: string) => ({ document: document(body), source });
+            expect(await store.readForSigning(name)).to.equal({ registrations: [], version: 0, sources: new Map() });
+
+            const first = makeRegistration(name);
+            await store.putRegistrations([first]);
+            const read = await store.readForSigning(name);
+            expect(read.registrations).to.equal([first]);
+            expect(read.version).to.be.above(0);
+            expect(await store.updateDocuments(name, new Map([['list', sourced('<l1/>', 'src-l1')]]), [], read.version)).to.be.true();
+            expect((await store.readForSigning(name)).sources).to.equal(new Map([['list', { source: 'src-l1', notAfter: signedAt + 60_000 }]]));
+
+            // Every change advances the version; documents built before it are not stored.
+            const second = makeRegistration(name);
+            await store.putRegistrations([second]);
+            const changed = (await store.readForSigning(name)).version;
+            expect(changed).to.be.above(read.version);
+            expect(await store.updateDocuments(name, new Map([['list', sourced('<stale/>', 'src-stale')]]), [], read.version)).to.be.false();
+            expect((await store.getDocument(name, 'list'))!.body).to.equal('<l1/>');
+
+            // A write that changes nothing (a revoked key stays as it is) leaves the version.
+            await store.putRegistrations([{ ...first, revokedAt: Date.now() }]);
+            const revoked = (await store.readForSigning(name)).version;
+            expect(revoked).to.be.above(changed);
+            expect(await store.putRegistrations([first])).to.equal([first]);
+            expect((await store.readForSigning(name)).version).to.equal(revoked);
+
+            // A purge advances it, a purge of nothing does not, and it never goes back to one
+            // handed out before, not even once the name has no registrations left.
+            await store.deleteRegistration(name, first.keyId);
+            await store.deleteRegistration(name, first.keyId);
+            await store.deleteRegistration(name, second.keyId);
+            const empty = await store.readForSigning(name);
+            expect(empty.registrations).to.equal([]);
+            expect(empty.version).to.equal(revoked + 2);
+            expect(await store.updateDocuments(name, new Map(), [], revoked)).to.be.false();
+            expect(await store.updateDocuments(name, new Map(), [], empty.version)).to.be.true();
+            expect(await store.getDocument(name, 'list')).to.be.null();
+
+            // Names are counted apart.
+            expect((await store.readForSigning('carol@example.test')).version).to.equal(0);
+        });
+
         it('lists every name with registrations', async () => {
 
             await store.putRegistrations([makeRegistration('a@example.test'), makeRegistration('b@example.test'), makeRegistration('b@example.test')]);
@@ -124,31 +169,32 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
 
             const name = 'carol@example.test';
             const sourced = (body: string, source: string) => ({ document: document(body), source });
-            await store.updateDocuments(name, new Map([['list', sourced('<l1/>', 'src-l1')], ['key:1', sourced('<k1/>', 'src-k1')], ['key:2', sourced('<k2/>', 'src-k2')]]), []);
+            // carol has no registrations: version 0.
+            await store.updateDocuments(name, new Map([['list', sourced('<l1/>', 'src-l1')], ['key:1', sourced('<k1/>', 'src-k1')], ['key:2', sourced('<k2/>', 'src-k2')]]), [], 0);
             const k1 = await store.getDocument(name, 'key:1');
-            expect((await store.getDocumentSources(name)).get('key:1')).to.equal({ source: 'src-k1', notAfter: k1!.notAfter });
-            expect([...(await store.getDocumentSources(name)).keys()].sort()).to.equal(['key:1', 'key:2', 'list']);
+            expect((await store.readForSigning(name)).sources.get('key:1')).to.equal({ source: 'src-k1', notAfter: k1!.notAfter });
+            expect([...(await store.readForSigning(name)).sources.keys()].sort()).to.equal(['key:1', 'key:2', 'list']);
 
             // A new list and key:3; key:1 kept as it is; key:2 neither written nor kept: removed.
-            await store.updateDocuments(name, new Map([['list', sourced('<l2/>', 'src-l2')], ['key:3', sourced('<k3/>', 'src-k3')]]), ['key:1']);
+            await store.updateDocuments(name, new Map([['list', sourced('<l2/>', 'src-l2')], ['key:3', sourced('<k3/>', 'src-k3')]]), ['key:1'], 0);
             expect((await store.getDocument(name, 'list'))!.body).to.equal('<l2/>');
             expect(await store.getDocument(name, 'key:1')).to.equal(k1);
             expect(await store.getDocument(name, 'key:2')).to.be.null();
-            const sources = await store.getDocumentSources(name);
+            const sources = (await store.readForSigning(name)).sources;
             expect([...sources.keys()].sort()).to.equal(['key:1', 'key:3', 'list']);
             expect(sources.get('list')!.source).to.equal('src-l2');
 
             // Documents written any other way carry no source, so they are never reused.
             await store.putDocument(name, 'key:1', document('<k1b/>'));
-            expect((await store.getDocumentSources(name)).has('key:1')).to.be.false();
+            expect((await store.readForSigning(name)).sources.has('key:1')).to.be.false();
             await store.replaceDocuments(name, new Map([['list', document('<l3/>')]]));
-            expect(await store.getDocumentSources(name)).to.equal(new Map());
+            expect((await store.readForSigning(name)).sources).to.equal(new Map());
             expect(await store.getDocument(name, 'key:3')).to.be.null();
 
             // Keeping nothing and writing nothing removes every document.
-            await store.updateDocuments(name, new Map(), []);
+            await store.updateDocuments(name, new Map(), [], 0);
             expect(await store.getDocument(name, 'list')).to.be.null();
-            expect(await store.getDocumentSources('nobody@example.test')).to.equal(new Map());
+            expect((await store.readForSigning('nobody@example.test')).sources).to.equal(new Map());
         });
 
         it('coalesces a name enqueued many times into one job', async () => {

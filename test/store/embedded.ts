@@ -88,13 +88,14 @@ describe('EmbeddedStore', () => {
 
         const upgraded = new EmbeddedStore({ path });
         expect((await upgraded.claim(10, 1000)).map((job) => job.name)).to.equal(['bob@example.test']);
-        expect(await upgraded.getDocumentSources('bob@example.test')).to.equal(new Map());
-        await upgraded.updateDocuments('bob@example.test', new Map([['list', { document: { body: '<l/>', etag: '"e"', signedAt: 1000, notAfter: 2000 }, source: 's' }]]), []);
-        expect((await upgraded.getDocumentSources('bob@example.test')).get('list')).to.equal({ source: 's', notAfter: 2000 });
+        expect((await upgraded.readForSigning('bob@example.test')).sources).to.equal(new Map());
+        const { version } = await upgraded.readForSigning('bob@example.test');
+        expect(await upgraded.updateDocuments('bob@example.test', new Map([['list', { document: { body: '<l/>', etag: '"e"', signedAt: 1000, notAfter: 2000 }, source: 's' }]]), [], version)).to.be.true();
+        expect((await upgraded.readForSigning('bob@example.test')).sources.get('list')).to.equal({ source: 's', notAfter: 2000 });
         await upgraded.close();
 
         const check = new Database(path, { readonly: true });
-        expect(check.pragma('user_version', { simple: true })).to.equal(4);
+        expect(check.pragma('user_version', { simple: true })).to.equal(5);
         expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queue' AND name LIKE 'queue_%' ORDER BY name").all()).to.equal([{ name: 'queue_leased' }, { name: 'queue_waiting' }]);
         check.close();
     });

@@ -26,6 +26,15 @@ export interface NameSignerOptions {
     readonly now?: () => number;
 }
 
+/** What a signing did: the documents built, and whether they were stored. */
+export type SigningResult = NameDocuments & {
+    /**
+     * The name's registrations changed between the read and the write, so nothing was
+     * stored (Store.updateDocuments): the change queued the name, and its signing publishes.
+     */
+    readonly superseded: boolean;
+};
+
 const internals = {
     // Lease taken by an out-of-loop signing: long enough for one name, short enough that a
     // crash mid-way hands the name back to the queue quickly.
@@ -55,7 +64,7 @@ export class NameSigner {
      * Idempotent: it reads the current registrations, so a repeated delivery is harmless.
      * Security: signs with the KSK held by this object; the key never leaves it.
      */
-    async sign(name: string, options: { schedule?: boolean } = {}): Promise<NameDocuments> {
+    async sign(name: string, options: { schedule?: boolean } = {}): Promise<SigningResult> {
 
         const { store, policy, domain, ksk } = this.#options;
         // Documents state times in whole seconds; keep the stored validity identical.
@@ -67,30 +76,36 @@ export class NameSigner {
                 await store.enqueue([name], result.nextDue);
             }
 
-            return result;
+            return { ...result, superseded: false };
         }
 
-        // Both reads in one round trip (ioredis pipelines what is sent together).
-        const [stored, previous] = await Promise.all([store.getRegistrations(name), this.#options.reuse === false ? new Map<string, DocumentSource>() : store.getDocumentSources(name)]);
-        const registrations = [];
-        for (const registration of stored) {
+        let input = await store.readForSigning(name);
+        const purged = input.registrations.filter((registration) => {
+
             const purgeAt = purgeTime(registration, policy.retention);
-            if (purgeAt !== null && purgeAt <= now) {
+            return purgeAt !== null && purgeAt <= now;
+        });
+        if (purged.length > 0) {
+            for (const registration of purged) {
                 await store.deleteRegistration(name, registration.keyId);
-                continue;
             }
 
-            registrations.push(registration);
+            // The purge advanced the version: sign what is stored now.
+            input = await store.readForSigning(name);
         }
 
-        const result = buildNameDocuments(name, registrations, ksk, policy, now, previous);
+        const result = buildNameDocuments(name, input.registrations, ksk, policy, now, this.#options.reuse === false ? new Map<string, DocumentSource>() : input.sources);
         const put = new Map([...result.documents].map(([slot, document]) => [slot, { document, source: result.sources.get(slot)! }]));
-        await store.updateDocuments(name, put, result.kept);
+        if (!await store.updateDocuments(name, put, result.kept, input.version)) {
+            // A change landed since the read; it queued the name, and that signing publishes it.
+            return { ...result, superseded: true };
+        }
+
         if (result.nextDue !== null && options.schedule !== false) {
             await store.enqueue([name], result.nextDue);
         }
 
-        return result;
+        return { ...result, superseded: false };
     }
 
     /**
@@ -99,11 +114,11 @@ export class NameSigner {
      * change arriving meanwhile stays queued. If another worker holds it, signs anyway (the
      * caller needs a document now; signing is idempotent) and leaves that worker's job alone.
      */
-    async signNow(name: string): Promise<NameDocuments> {
+    async signNow(name: string): Promise<SigningResult> {
 
         const { store } = this.#options;
         const job = await store.claimName(name, internals.inlineLease);
-        let result: NameDocuments;
+        let result: SigningResult;
         try {
             result = await this.sign(name, { schedule: !job });
         }
@@ -125,7 +140,7 @@ export class NameSigner {
      * when given) or the domain itself: a lookup of a made-up name or key id costs one read
      * and no signature, so it cannot be used to make the KSK sign or the store grow.
      */
-    async signIfRegistered(name: string, keyId?: string): Promise<NameDocuments | null> {
+    async signIfRegistered(name: string, keyId?: string): Promise<SigningResult | null> {
 
         if (name !== this.domain) {
             const registrations = await this.#options.store.getRegistrations(name);

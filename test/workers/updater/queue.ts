@@ -12,7 +12,7 @@ import { loadDomainSigningKey } from '../../../lib/keys';
 import { EmbeddedStore, RedisStore } from '../../../lib/store';
 import type { Store } from '../../../lib/store/types';
 import { NameSigner, Updater, publishedDomainKeys } from '../../../workers/updater';
-import { makeDomain, makeRegistration, type TestDomain } from '../../helpers/domain';
+import { makeDomain, makeRegistration, overrideStore, type TestDomain } from '../../helpers/domain';
 import { startRedisCluster, type RedisCluster } from '../../helpers/redis-cluster';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
 
@@ -97,6 +97,55 @@ function queueSuite(label: string, makeBackend: (domain: TestDomain) => Promise<
             for (const registration of await first.store.getRegistrations('user7@example.test')) {
                 expect(list).to.contain(registration.keyId);
             }
+        });
+
+        it('never publishes what a signer read before a newer change (a lapsed lease, a paused process)', async () => {
+
+            // A signer that read a name, then stalled past its lease, must not write over what
+            // was published since: here it would bring back a revoked key.
+            const current = worker(new Map());
+            const paused = backend.handle();
+            handles.push(paused);
+            let release!: () => void;
+            const gate = new Promise<void>((resolve) => {
+
+                release = resolve;
+            });
+            let stalled!: () => void;
+            const atWrite = new Promise<void>((resolve) => {
+
+                stalled = resolve;
+            });
+            const gated = overrideStore(paused, {
+                updateDocuments: async (...args: Parameters<Store['updateDocuments']>) => {
+
+                    stalled();
+                    await gate;
+                    return await paused.updateDocuments(...args);
+                }
+            });
+            const late = new NameSigner({ store: gated, domain: domain.domain, ksk: loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk'), published: publishedDomainKeys(domain.dataDir, domain.domain), policy: { validity: 3600_000, refreshBefore: 600_000, retention: 86400_000 } });
+
+            const name = 'revoked-meanwhile@example.test';
+            const kept = makeRegistration(name);
+            const revoked = makeRegistration(name);
+            await current.store.putRegistrations([kept]);
+            await current.updater.drain();
+
+            // The paused signer reads the second key while it is active, then stalls.
+            await current.store.putRegistrations([revoked]);
+            const stale = late.sign(name);
+            await atWrite;
+            await current.store.putRegistrations([{ ...revoked, revokedAt: Date.now() }]);
+            await current.updater.drain();
+            release();
+            const result = await stale;
+            expect(result.superseded).to.be.true();
+
+            const list = (await current.store.getDocument(name, 'list'))!.body;
+            expect(list).to.contain(kept.keyId);
+            expect(list).to.not.contain(revoked.keyId);
+            expect((await current.store.getDocument(name, `key:${revoked.keyId}`))!.body).to.contain('<Status>revoked</Status>');
         });
 
         it('retries with backoff, then gives a job up visibly, and signs it once retried', async () => {

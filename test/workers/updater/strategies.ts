@@ -19,7 +19,7 @@ import type { KeyListDocument } from '../../../lib/xml/types';
 import { verifyDocument } from '../../../lib/xmldsig';
 import { plugin as iksQuery } from '../../../plugins/iks-query';
 import { createUpdater, inlineSigningOptions } from '../../../workers/updater';
-import { makeDomain, makeRegistration, type TestDomain } from '../../helpers/domain';
+import { makeDomain, makeRegistration, overrideStore, type TestDomain } from '../../helpers/domain';
 import { injectFetch } from '../../helpers/inject-fetch';
 
 export const lab = Lab.script();
@@ -118,6 +118,46 @@ describe('signing strategies (paper §6)', () => {
         const refused = await kskLoadsDuring(test, () => runUpdater(test.config, test.store, { once: true }, { out: (line) => lines.push(line), err: (line) => lines.push(line) }, () => Promise.resolve('')));
         expect([refused.value, refused.loads]).to.equal([2, 0]);
         expect(lines.join('\n')).to.contain('iks-query plugin holds the KSK');
+    });
+
+    it('ondemand: documents built from a read that a change superseded are signed again, never served', async () => {
+
+        domain = await makeDomain({ env: { IKS_SIGNING: 'ondemand', IKS_DNS_ENABLED: 'false', IKS_LOG_LEVEL: 'silent' } });
+        const test = domain;
+        // Every read for signing is followed by a change to the name, until `changes` runs out.
+        let changes = 1;
+        const racing = overrideStore(test.store, {
+            readForSigning: async (name: string) => {
+
+                const input = await test.store.readForSigning(name);
+                if (changes-- > 0) {
+                    await test.store.putRegistrations([makeRegistration(name)]);
+                }
+
+                return input;
+            }
+        });
+        // Not initialised: its queue loop stays off, so every signing here is the lookup's own.
+        server = await createGateway(test.config, { store: racing, port: 0 });
+
+        const bob = makeRegistration('bob@example.test');
+        await test.store.putRegistrations([bob]);
+        const url = `/ikqs/v1/n/${nameToUrlForm('bob@example.test')}`;
+        const signed = await server.inject(url);
+        expect(signed.statusCode).to.equal(200);
+        // The second signing read the change the first one missed.
+        const listed = keyListOf(test, signed.payload, 'bob@example.test').keys.map((key) => key.id);
+        expect(listed).to.have.length(2);
+        expect(listed).to.include(bob.keyId);
+
+        // A name whose keys change under every signing: asked to retry, neither denied nor served stale.
+        changes = 10;
+        const carol = makeRegistration('carol@example.test');
+        await test.store.putRegistrations([carol]);
+        const busy = await server.inject(`/ikqs/v1/n/${nameToUrlForm('carol@example.test')}`);
+        expect(busy.statusCode).to.equal(503);
+        expect(busy.headers['retry-after']).to.equal('1');
+        expect(await test.store.getDocument('carol@example.test', 'list')).to.be.null();
     });
 
     it('online: iks-register loads the KSK and a registration is published before it is acknowledged', async () => {

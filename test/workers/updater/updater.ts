@@ -144,8 +144,7 @@ describe('Updater', () => {
 
         const { store } = domain;
         await store.putRegistrations([makeRegistration('bob@example.test')]);
-        const broken: Store = overrideStore(store, { getRegistrations: () => Promise.reject(new Error('boom'))
-    });
+        const broken: Store = overrideStore(store, { readForSigning: () => Promise.reject(new Error('boom')) });
         const updater = updaterFor(broken);
         expect(await updater.runBatch()).to.equal({ processed: 0, failed: 1 });
         // Not due again immediately: the retry waits for its backoff.

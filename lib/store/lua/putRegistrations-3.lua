@@ -5,11 +5,15 @@
 
   A revocation is final: a stored registration that is revoked is never overwritten, so a
   registration read before a revocation and written after it cannot bring the key back
-  (writeRegistrations-1.lua, the cluster's variant, keeps the same rule).
+  (writeRegistrations-2.lua, the cluster's variant, keeps the same rule).
+
+  A write advances the name's version, so a signer that read the registrations before it
+  cannot publish what it read (updateDocuments-3.lua).
 
   Input:
     KEYS[1] registrations of the name (hash: keyId -> registration JSON)
     KEYS[2] queue of pending names (sorted set: name scored by due time)
+    KEYS[3] version of the name's registrations (counter)
     ARGV[1] now (ms), the due time
     ARGV[2] the name
     ARGV[3..] keyId, registration JSON pairs
@@ -28,6 +32,10 @@ for i = 3, #ARGV, 2 do
   else
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
+end
+
+if #revoked < (#ARGV - 2) / 2 then
+  redis.call('INCR', KEYS[3])
 end
 
 return revoked

@@ -1,10 +1,12 @@
 --[[
   Writes registrations of one name on a cluster, where the queue lives in another slot and
   is written apart (see putRegistrations in redis.ts). A stored registration that is
-  revoked is never overwritten: a revocation is final (as in putRegistrations-2.lua).
+  revoked is never overwritten: a revocation is final (as in putRegistrations-3.lua). A
+  write advances the name's version (updateDocuments-3.lua).
 
   Input:
     KEYS[1] registrations of the name (hash: keyId -> registration JSON)
+    KEYS[2] version of the name's registrations (counter)
     ARGV[1..] keyId, registration JSON pairs
 
   Output:
@@ -18,6 +20,10 @@ for i = 1, #ARGV, 2 do
   else
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
+end
+
+if #revoked < #ARGV / 2 then
+  redis.call('INCR', KEYS[2])
 end
 
 return revoked

@@ -12,6 +12,7 @@ import Sshpk from 'sshpk';
 import { InvalidKey } from '../errors';
 import { FORBIDDEN_CHARACTER } from '../xml/characters';
 import { sha256Hex, spkiDer } from './digest';
+import { edwardsKeyProblem } from './edwards';
 import type { KeyAlgorithm, KeyFormat, PublicKeyInfo } from './types';
 
 const internals = {
@@ -267,6 +268,14 @@ function readOpenSsh(container: string): ReadKey {
 function describeSpki(spki: Buffer, measured: { algorithm: KeyAlgorithm; size: number; curve?: string }, format: KeyFormat, container: string): PublicKeyInfo {
 
     const { algorithm, size, curve } = measured;
+    if (algorithm === 'ed25519' || algorithm === 'ed448') {
+        // The SPKI ends with the raw key (RFC 8410 §4): 32 or 57 octets.
+        const problem = edwardsKeyProblem(algorithm, spki.subarray(spki.length - (algorithm === 'ed25519' ? 32 : 57)));
+        if (problem !== null) {
+            throw new InvalidKey(problem);
+        }
+    }
+
     const fingerprint = sha256Hex(spki);
     return {
         id: fingerprint.slice(0, 16),

@@ -9,6 +9,7 @@ import { sign, verify, type KeyObject } from 'node:crypto';
 
 import { InvalidKey } from '../errors';
 import { Ed25519Key, verifyEd25519 } from '../keys/ed25519';
+import { edwardsKeyProblem } from '../keys/edwards';
 import type { VerificationKey } from '../keys/verification-keys';
 import type { Assertion } from './request';
 import { encodeFields } from './fields';
@@ -17,7 +18,8 @@ import { renderTime } from '../xml/render';
 const internals = {
     requestContext: 'IKS-REQUEST-SIGNATURE-1',
     assertionContext: 'IKS-ASSERTION-1',
-    curveHashes: { 'prime256v1': 'sha256', 'secp384r1': 'sha384', 'secp521r1': 'sha512' } as Record<string, string>
+    curveHashes: { 'prime256v1': 'sha256', 'secp384r1': 'sha384', 'secp521r1': 'sha512' } as Record<string, string>,
+    weakKeys: new WeakMap<VerificationKey, boolean>()
 };
 
 /** The digest algorithm a key signs with, null for Ed25519/Ed448; throws for keys that cannot sign. */
@@ -44,7 +46,32 @@ function hashFor(key: KeyObject): string | null {
     throw new InvalidKey(`a ${String(key.asymmetricKeyType)} key cannot sign IKS requests; use Ed25519, ECDSA or RSA`);
 }
 
+/**
+ * Whether an Ed25519/Ed448 key is one that anyone can sign for (lib/keys/edwards.ts).
+ * Registration refuses them; this covers keys stored before it did. Once per key object.
+ */
+function isWeakEdwardsKey(publicKey: VerificationKey): boolean {
+
+    let weak = internals.weakKeys.get(publicKey);
+    if (weak === undefined) {
+        const algorithm = publicKey instanceof Ed25519Key ? 'ed25519' : publicKey.asymmetricKeyType;
+        weak = (algorithm === 'ed25519' || algorithm === 'ed448') && edwardsKeyProblem(algorithm, rawEdwardsKey(publicKey)) !== null;
+        internals.weakKeys.set(publicKey, weak);
+    }
+
+    return weak;
+}
+
+function rawEdwardsKey(publicKey: VerificationKey): Buffer {
+
+    return publicKey instanceof Ed25519Key ? publicKey.raw : Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+}
+
 function verifyWith(publicKey: VerificationKey, message: Buffer, signature: Buffer): boolean {
+
+    if (isWeakEdwardsKey(publicKey)) {
+        return false;
+    }
 
     if (publicKey instanceof Ed25519Key || publicKey.asymmetricKeyType === 'ed25519') {
         return verifyEd25519(publicKey, message, signature);

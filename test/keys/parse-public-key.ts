@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, generateKeyPairSync, publicEncrypt, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, publicEncrypt, verify, type KeyObject } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Os from 'node:os';
 import * as Path from 'node:path';
@@ -11,6 +11,7 @@ import Sshpk from 'sshpk';
 
 import { InvalidKey } from '../../lib/errors';
 import { parsePublicKey, type KeyAlgorithm } from '../../lib/keys';
+import { smallOrderEncodings } from '../../lib/keys/edwards';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
@@ -305,6 +306,45 @@ describe('parsePublicKey()', () => {
             }
 
             rejects(`${ed25519Pem()}`.replace('\n', '\u2028\n'), /cannot carry/);
+        });
+
+        it('Ed25519 and Ed448 keys of small order, for which anyone can make signatures, in every container', () => {
+
+            const spki = { ed25519: Buffer.from('302a300506032b6570032100', 'hex'), ed448: Buffer.from('3043300506032b6571033a00', 'hex') };
+            for (const algorithm of ['ed25519', 'ed448'] as const) {
+                const encodings = smallOrderEncodings(algorithm);
+                expect(encodings).to.have.length(algorithm === 'ed25519' ? 10 : 6);
+                for (const raw of encodings) {
+                    rejects(armor('PUBLIC KEY', Buffer.concat([spki[algorithm], raw])), /point of small order/);
+                }
+            }
+
+            // The OpenSSH line of the identity point goes through OpenSSL's import, and is refused too.
+            const identity = smallOrderEncodings('ed25519').find((raw) => raw[0] === 1)!;
+            const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), identity]).toString('base64');
+            rejects(`ssh-ed25519 ${blob} me@host`, /point of small order/);
+
+            // Why: OpenSSL verifies R = a small-order point, S = 0 under each of them, for some messages.
+            for (const raw of smallOrderEncodings('ed25519')) {
+                const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+                const forgery = Buffer.concat([identity, Buffer.alloc(32)]);
+                expect(Array.from({ length: 64 }, (_, i) => verify(null, Buffer.from(`message ${i}`), key, forgery)).some(Boolean)).to.be.true();
+            }
+        });
+
+        it('Ed25519 and Ed448 keys not canonically encoded', () => {
+
+            // y = p + 1 ≡ 1 (RFC 8032 §5.1.3: y must be below p).
+            const p25519 = (1n << 255n) - 19n;
+            const aboveP = Buffer.from((p25519 + 1n).toString(16).padStart(64, '0'), 'hex').reverse();
+            rejects(armor('PUBLIC KEY', Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), aboveP])), /not canonically encoded/);
+
+            // Ed448's last octet holds only the sign bit.
+            const ed448 = generateKeyPairSync('ed448').publicKey.export({ type: 'spki', format: 'der' });
+            expect(parsePublicKey(armor('PUBLIC KEY', ed448)).algorithm).to.equal('ed448');
+            const lowBits = Buffer.from(ed448);
+            lowBits[lowBits.length - 1]! |= 0x01;
+            rejects(armor('PUBLIC KEY', lowBits), /not canonically encoded/);
         });
 
         it('several PEM blocks', () => {

@@ -1,9 +1,10 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
 import { Ed25519Key } from '../../lib/keys/ed25519';
+import { smallOrderEncodings } from '../../lib/keys/edwards';
 import { VerificationKeys, type VerificationKey } from '../../lib/keys/verification-keys';
 import { signRequestDigest, verifyRequestSignature } from '../../lib/registration/signatures';
 
@@ -30,6 +31,28 @@ describe('VerificationKeys', () => {
         expect(keys.get(spkiOf(alice))).to.shallow.equal(first);
         expect(verifyRequestSignature(first, digest, signature)).to.be.true();
         expect(verifyRequestSignature(keys.get(spkiOf(mallory)), digest, signature)).to.be.false();
+    });
+
+    it('verifies nothing with a stored Ed448 or Ed25519 key of small order, where OpenSSL would', () => {
+
+        // Registration refuses these keys (lib/keys/edwards.ts); one stored before it did must not authenticate anyone.
+        const keys = new VerificationKeys();
+        const ed448 = { spki: Buffer.from('3043300506032b6571033a00', 'hex'), raw: smallOrderEncodings('ed448').find((raw) => raw.every((octet) => octet === 0))! };
+        const key = keys.get(Buffer.concat([ed448.spki, ed448.raw]).toString('base64'));
+        const forgery = Buffer.concat([ed448.raw, Buffer.alloc(57)]);
+        const digest = Buffer.alloc(32, 9);
+        const message = Buffer.concat([Buffer.from('IKS-REQUEST-SIGNATURE-1'), digest]);
+        // OpenSSL takes R = that point, S = 0 for every message: nothing to do with the message at all.
+        expect(verify(null, message, keyObjectOf(key), forgery)).to.be.true();
+        expect(verifyRequestSignature(key, digest, forgery)).to.be.false();
+
+        // Ed25519 as an OpenSSL key object: the path taken where sodium-native does not load.
+        const identity = smallOrderEncodings('ed25519').find((raw) => raw[0] === 1 && raw[31] === 0)!;
+        const object = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: identity.toString('base64url') }, format: 'jwk' });
+        const universal = Buffer.concat([identity, Buffer.alloc(32)]);
+        expect(verify(null, message, object, universal)).to.be.true();
+        expect(verifyRequestSignature(object, digest, universal)).to.be.false();
+        expect(verifyRequestSignature(new Ed25519Key(identity), digest, universal)).to.be.false();
     });
 
     it('imports every supported key type to the key it was exported from', () => {

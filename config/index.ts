@@ -11,6 +11,7 @@ import Joi from 'joi';
 
 import { InvalidConfig } from '../lib/errors';
 import { canonicalDomain } from '../lib/names';
+import { REGISTRATIONS_PER_ACTIVE_KEY } from '../lib/registration/limits';
 
 export type SigningStrategy = 'offline' | 'ondemand' | 'online';
 
@@ -24,9 +25,14 @@ export interface RegisterConfig {
     readonly maxRequestBytes: number;
     /** Most keys a name may have listed at once (active, not expired). */
     readonly maxKeysPerName: number;
+    /**
+     * Most registrations a name may have stored (active, expired and revoked: the latter stay
+     * stored for `retention`); default 4 × maxKeysPerName, at least maxKeysPerName.
+     */
+    readonly maxRegistrationsPerName: number;
     /** Largest accepted key size in bits (the RSA modulus; EC/EdDSA sizes are fixed and small). */
     readonly maxKeySize: number;
-    /** Seconds a request timestamp may differ from the server clock; nonces are kept this long. */
+    /** Seconds a request timestamp may differ from the server clock; nonces are kept a minute longer. */
     readonly replayWindow: number;
     /** Longest accepted lifetime of a third-party assertion, seconds. */
     readonly assertionMaxLifetime: number;
@@ -128,6 +134,7 @@ const internals = {
         IKS_REGISTER_METHODS: 'register.methods',
         IKS_REGISTER_MAX_REQUEST_BYTES: 'register.maxRequestBytes',
         IKS_REGISTER_MAX_KEYS_PER_NAME: 'register.maxKeysPerName',
+        IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME: 'register.maxRegistrationsPerName',
         IKS_REGISTER_MAX_KEY_SIZE: 'register.maxKeySize',
         IKS_REGISTER_REPLAY_WINDOW: 'register.replayWindow',
         IKS_REGISTER_ASSERTION_MAX_LIFETIME: 'register.assertionMaxLifetime',
@@ -149,6 +156,11 @@ const internals = {
     smallerThan: [
         ['refreshBefore', 'signatureValidity'],
         ['zone.refreshBefore', 'zone.signatureValidity']
+    ] as const,
+
+    // [larger, smaller]: the stored registrations a name may have include its active keys.
+    notSmallerThan: [
+        ['register.maxRegistrationsPerName', 'register.maxKeysPerName']
     ] as const
 };
 
@@ -206,6 +218,8 @@ const schema = Joi.object({
         methods: Joi.array().items(Joi.string().valid('password', 'user-key', 'assertion')).min(1).unique().default(['password', 'user-key', 'assertion']),
         maxRequestBytes: Joi.number().integer().min(1024).max(1024 * 1024).default(32 * 1024),
         maxKeysPerName: Joi.number().integer().min(1).max(1000).default(16),
+        // After maxKeysPerName, so the default sees its final value; checked against it below.
+        maxRegistrationsPerName: Joi.number().integer().min(1).max(10_000).default((parent: { maxKeysPerName: number }) => REGISTRATIONS_PER_ACTIVE_KEY * parent.maxKeysPerName),
         maxKeySize: Joi.number().integer().min(256).max(16384).default(8192),
         replayWindow: Joi.number().integer().min(10).max(3600).default(300),
         assertionMaxLifetime: internals.seconds.max(30 * 86400).default(3600),
@@ -294,8 +308,8 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
         }
 
         Object.assign(raw, parsed);
-        for (const [earlier, later] of internals.smallerThan) {
-            for (const path of [earlier, later]) {
+        for (const pair of [...internals.smallerThan, ...internals.notSmallerThan]) {
+            for (const path of pair) {
                 if (getPath(parsed, path) !== undefined) {
                     sources.set(path, file);
                 }
@@ -328,11 +342,18 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
     }
 
     // Rules between two settings name both and where each came from: either may be the one to change.
+    const origin = (setting: string) => `"${setting}" (from ${sources.get(setting) ?? 'defaults'})`;
     for (const [earlier, later] of internals.smallerThan) {
         const [first, second] = [getPath(value, earlier) as number, getPath(value, later) as number];
         if (first >= second) {
-            const origin = (setting: string) => `"${setting}" (from ${sources.get(setting) ?? 'defaults'})`;
             throw new InvalidConfig(`invalid settings ${origin(earlier)} and ${origin(later)}: "${earlier}" must be smaller than "${later}" (${first} ≥ ${second} seconds)`);
+        }
+    }
+
+    for (const [larger, smaller] of internals.notSmallerThan) {
+        const [first, second] = [getPath(value, larger) as number, getPath(value, smaller) as number];
+        if (first < second) {
+            throw new InvalidConfig(`invalid settings ${origin(larger)} and ${origin(smaller)}: "${larger}" must be at least "${smaller}" (${first} < ${second})`);
         }
     }
 

@@ -29,6 +29,11 @@ export interface AuthoritySettings {
     readonly encKey: SigningKey;
     readonly methods: readonly AuthenticationMethod[];
     readonly maxKeysPerName: number;
+    /**
+     * Most registrations a name may have stored, active, expired and revoked alike: expired
+     * and revoked ones stay stored and published until the updater purges them.
+     */
+    readonly maxRegistrationsPerName: number;
     readonly maxKeySize: number;
     /** ms */
     readonly replayWindow: number;
@@ -91,6 +96,10 @@ const internals = {
     assertionSkew: 60_000,
     authUsage: 'iks-auth',
     certifyUsage: 'iks-certify',
+    // A nonce is remembered this long past the replay window, ms: a replay that passes the
+    // freshness check at the window's edge must still find it, even if the store's clock is
+    // ahead of ours or the write lands a round trip later.
+    nonceMargin: 60_000,
     passwordRefused: 'the user name or password was not accepted'
 };
 
@@ -142,7 +151,7 @@ export class RegistrationAuthority {
         // the nonce turns out to be a replay.
         const reads = new DecisionReads(store);
         reads.prefetch(name);
-        if (!(await store.rememberNonce(name, request.nonce, request.timestamp + replayWindow))) {
+        if (!(await store.rememberNonce(name, request.nonce, request.timestamp + replayWindow + internals.nonceMargin))) {
             throw new ReplayedRequest(`the nonce of this request was already used for ${name}; every request needs a new nonce`);
         }
 
@@ -338,7 +347,7 @@ export class RegistrationAuthority {
 
     async #register(name: string, request: Extract<RegistrationRequest, { operation: 'register' }>, now: number, reads: DecisionReads): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {
 
-        const { store, maxKeySize, maxKeysPerName } = this.#settings;
+        const { store, maxKeySize, maxKeysPerName, maxRegistrationsPerName } = this.#settings;
         let key: PublicKeyInfo;
         try {
             key = parsePublicKey(request.container);
@@ -375,6 +384,12 @@ export class RegistrationAuthority {
 
         if (same?.revokedAt !== undefined) {
             return revokedRefusal();
+        }
+
+        // Only a new key adds to what is stored: re-registering a stored one stays possible.
+        const stored = existing.filter((registration) => registration.keyId !== key.id).length;
+        if (same === undefined && stored >= maxRegistrationsPerName) {
+            return refuse(`${name} already has ${stored} stored keys (active, expired and revoked), the most this domain keeps for a name; expired and revoked keys are removed after the retention period`);
         }
 
         const others = existing.filter((registration) => registration.keyId !== key.id && isActive(registration, now)).length;

@@ -14,6 +14,7 @@ import Joi from 'joi';
 import { loadDomainSigningKey } from '../../lib/keys';
 import { IksMetrics } from '../../lib/observability';
 import { RegistrationAuthority } from '../../lib/registration/authority';
+import { REGISTRATIONS_PER_ACTIVE_KEY } from '../../lib/registration/limits';
 import { SOAP_MEDIA_TYPE } from '../../lib/registration/soap';
 import type { Store } from '../../lib/store/types';
 import type { AuthenticationMethod } from '../../lib/xml/types';
@@ -32,9 +33,14 @@ export interface IksRegisterOptions {
     readonly maxRequestBytes?: number;
     /** Most active keys per name (default 16). */
     readonly maxKeysPerName?: number;
+    /**
+     * Most stored registrations per name, active, expired and revoked alike (default 4 ×
+     * maxKeysPerName, at least maxKeysPerName): expired and revoked keys stay stored until purged.
+     */
+    readonly maxRegistrationsPerName?: number;
     /** Largest key size in bits (default 8192). */
     readonly maxKeySize?: number;
-    /** Seconds a request timestamp may be off; nonces are kept this long (default 300). */
+    /** Seconds a request timestamp may be off (default 300); nonces are kept a minute longer. */
     readonly replayWindow?: number;
     /** Longest accepted assertion lifetime, seconds (default 86400). */
     readonly assertionMaxLifetime?: number;
@@ -64,6 +70,10 @@ const internals = {
         methods: Joi.array().items(Joi.string().valid('password', 'user-key', 'assertion')).min(1).unique().default(['password', 'user-key', 'assertion']),
         maxRequestBytes: Joi.number().integer().min(1024).max(1024 * 1024).default(32 * 1024),
         maxKeysPerName: Joi.number().integer().min(1).max(1000).default(16),
+        // Validated after maxKeysPerName (it refers to it): the default sees its final value.
+        maxRegistrationsPerName: Joi.number().integer().max(10_000).min(Joi.ref('maxKeysPerName'))
+            .default((parent: { maxKeysPerName: number }): number => REGISTRATIONS_PER_ACTIVE_KEY * parent.maxKeysPerName)
+            .messages({ 'number.min': '{{#label}} must be at least "maxKeysPerName" ({{#value}} < {{maxKeysPerName}})' }),
         maxKeySize: Joi.number().integer().min(256).max(16384).default(8192),
         replayWindow: Joi.number().integer().min(10).max(3600).default(300),
         assertionMaxLifetime: Joi.number().integer().min(1).max(30 * 86400).default(3600),
@@ -105,6 +115,7 @@ export const plugin: NamedPlugin<IksRegisterOptions> = {
             encKey: loadDomainSigningKey(settings.dataDir, settings.domain, 'enc'),
             methods: settings.methods,
             maxKeysPerName: settings.maxKeysPerName,
+            maxRegistrationsPerName: settings.maxRegistrationsPerName,
             maxKeySize: settings.maxKeySize,
             replayWindow: settings.replayWindow * 1000,
             assertionMaxLifetime: settings.assertionMaxLifetime * 1000,

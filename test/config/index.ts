@@ -71,7 +71,8 @@ describe('config', () => {
         ['an unknown signing strategy', { IKS_SIGNING: 'sometimes' }, /"signing" \(from IKS_SIGNING\): .*offline, ondemand, online/],
         ['a Redis URL of another scheme', { IKS_REDIS_URL: 'http://localhost' }, /"redisUrl" \(from IKS_REDIS_URL\)/],
         ['a bad domain', { IKS_DOMAIN: 'exa mple' }, /"domain" \(from IKS_DOMAIN\): .*IDNA/],
-        ['a refresh margin longer than the validity', { IKS_SIGNATURE_VALIDITY: '100', IKS_REFRESH_BEFORE: '200' }, /"refreshBefore" must be smaller/]
+        ['a refresh margin longer than the validity', { IKS_SIGNATURE_VALIDITY: '100', IKS_REFRESH_BEFORE: '200' }, /"refreshBefore" must be smaller/],
+        ['a non-numeric registration cap', { IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME: 'lots' }, /"register\.maxRegistrationsPerName" \(from IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME\): .*must be a number/]
     ];
 
     for (const [what, env, message] of invalid) {
@@ -86,6 +87,29 @@ describe('config', () => {
         expect(() => loadConfig({ env: { IKS_SIGNATURE_VALIDITY: '3600' } })).to.throw(InvalidConfig,
             'invalid settings "refreshBefore" (from defaults) and "signatureValidity" (from IKS_SIGNATURE_VALIDITY): "refreshBefore" must be smaller than "signatureValidity" (86400 ≥ 3600 seconds)');
         expect(() => loadConfig({ env: { IKS_REFRESH_BEFORE: '604800' } })).to.throw(InvalidConfig, /"refreshBefore" \(from IKS_REFRESH_BEFORE\) and "signatureValidity" \(from defaults\)/);
+    });
+
+    it('bounds the registrations a name stores at 4 × maxKeysPerName unless told, and never below maxKeysPerName', () => {
+
+        expect(loadConfig({ env: {} }).register).to.include({ maxKeysPerName: 16, maxRegistrationsPerName: 64 });
+        expect(loadConfig({ env: { IKS_REGISTER_MAX_KEYS_PER_NAME: '3' } }).register).to.include({ maxKeysPerName: 3, maxRegistrationsPerName: 12 });
+        expect(loadConfig({ env: { IKS_REGISTER_MAX_KEYS_PER_NAME: '3', IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME: '3' } }).register.maxRegistrationsPerName).to.equal(3);
+        expect(loadConfig({ env: {}, overrides: { 'register.maxRegistrationsPerName': 500 } }).register.maxRegistrationsPerName).to.equal(500);
+
+        expect(() => loadConfig({ env: { IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME: '10' } })).to.throw(InvalidConfig,
+            'invalid settings "register.maxRegistrationsPerName" (from IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME) and "register.maxKeysPerName" (from defaults): "register.maxRegistrationsPerName" must be at least "register.maxKeysPerName" (10 < 16)');
+
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-config-'));
+        const file = Path.join(dir, 'iks.json');
+        try {
+            Fs.writeFileSync(file, JSON.stringify({ register: { maxKeysPerName: 40, maxRegistrationsPerName: 100 } }));
+            expect(loadConfig({ env: {}, file }).register).to.include({ maxKeysPerName: 40, maxRegistrationsPerName: 100 });
+            expect(() => loadConfig({ env: { IKS_REGISTER_MAX_KEYS_PER_NAME: '200' }, file })).to.throw(InvalidConfig,
+                `invalid settings "register.maxRegistrationsPerName" (from ${file}) and "register.maxKeysPerName" (from IKS_REGISTER_MAX_KEYS_PER_NAME): "register.maxRegistrationsPerName" must be at least "register.maxKeysPerName" (100 < 200)`);
+        }
+        finally {
+            Fs.rmSync(dir, { recursive: true });
+        }
     });
 
     it('checks the zone\'s refresh margin against the zone\'s signature validity', () => {

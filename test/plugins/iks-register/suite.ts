@@ -24,7 +24,7 @@ import { verifyDocument } from '../../../lib/xmldsig';
 import { createUpdater } from '../../../workers/updater';
 import { makeDomain, runTool, tempFile, type TestDomain } from '../../helpers/domain';
 import { injectFetch, type InjectFetchOptions } from '../../helpers/inject-fetch';
-import { makeEntities, registerRequest } from '../../helpers/registration-requests';
+import { makeEntities, registerRequest, revokeRequest } from '../../helpers/registration-requests';
 
 const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;
 const keyIdOf = (key: KeyObject) => parsePublicKey(pem(key)).id;
@@ -76,7 +76,7 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             release = backend?.cleanup ?? release;
             domain = await makeDomain({
                 ...(backend ? { store: backend.store } : {}),
-                env: { IKS_DNS_ENABLED: 'false', IKS_REGISTER_MAX_KEYS_PER_NAME: '3', IKS_REGISTER_MAX_KEY_SIZE: '3072', IKS_REGISTER_PASSWORD_FAILURES_PER_ENTITY: '3', IKS_REGISTER_PASSWORD_FAILURES_PER_ADDRESS: '5' }
+                env: { IKS_DNS_ENABLED: 'false', IKS_REGISTER_MAX_KEYS_PER_NAME: '3', IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME: '8', IKS_REGISTER_MAX_KEY_SIZE: '3072', IKS_REGISTER_PASSWORD_FAILURES_PER_ENTITY: '3', IKS_REGISTER_PASSWORD_FAILURES_PER_ADDRESS: '5' }
             });
             await domain.store.enqueue([domain.domain]);
             await publish();
@@ -451,6 +451,23 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             const res = await server.inject({ method: 'POST', url: '/ikrs/v1', headers: { 'content-type': 'application/soap+xml; charset=utf-8' }, payload: registerRequest(raw!, notAKey).body });
             expect(res.statusCode).to.equal(200);
             expect(res.payload).to.contain('<Outcome>refused</Outcome>');
+        });
+
+        it('bounds the registrations a name stores, revoked ones included, as configured', async () => {
+
+            const [entity] = await makeEntities(domain.store, 1, 'churn');
+            const post = async (body: string) => (await server.inject({ method: 'POST', url: '/ikrs/v1', headers: { 'content-type': 'application/soap+xml; charset=utf-8' }, payload: body })).payload;
+            for (let i = 0; i < 7; ++i) {
+                const registration = registerRequest(entity!);
+                expect(await post(registration.body)).to.contain('<Outcome>accepted</Outcome>');
+                expect(await post(revokeRequest(entity!, registration.keyId).body)).to.contain('<Outcome>accepted</Outcome>');
+            }
+
+            // One active key of 3 allowed, but 8 stored (IKS_REGISTER_MAX_REGISTRATIONS_PER_NAME).
+            const refused = await post(registerRequest(entity!).body);
+            expect(refused).to.contain('<Outcome>refused</Outcome>');
+            expect(refused).to.contain('already has 8 stored keys (active, expired and revoked)');
+            expect(await domain.store.getRegistrations(entity!.name)).to.have.length(8);
         });
 
         it('answers malformed requests with SOAP Faults that give a reason', async () => {

@@ -85,7 +85,7 @@ export class EmbeddedStore implements Store {
     readonly #readForSigning: (name: string) => SigningInput;
     readonly #putDocument: (name: string, slot: string, document: StoredDocument) => void;
     readonly #claim: (max: number, leaseMs: number, now: number) => QueueJob[];
-    readonly #deleteRegistration: (name: string, keyId: string, now: number) => boolean;
+    readonly #purgeRegistrations: Database.Transaction<(name: string, keyIds: readonly string[], version: number, now: number) => number | null>;
     readonly #ack: (name: string, lease: string, nextDueAt: number | undefined) => void;
     readonly #claimName: (name: string, leaseMs: number, now: number) => QueueJob | null;
     readonly #bury: (job: QueueJob, reason: string, now: number) => void;
@@ -189,15 +189,24 @@ export class EmbeddedStore implements Store {
             return revoked;
         });
 
-        this.#deleteRegistration = db.transaction((name: string, keyId: string, now: number) => {
+        this.#purgeRegistrations = db.transaction((name: string, keyIds: readonly string[], version: number, now: number) => {
 
-            const deleted = statements.deleteRegistration.run(name, keyId).changes > 0;
-            if (deleted) {
+            // Store.purgeRegistrations: not over a change made since the caller read the name.
+            if ((statements.getVersion.get(name)?.version ?? 0) !== version) {
+                return null;
+            }
+
+            let removed = 0;
+            for (const keyId of keyIds) {
+                removed += statements.deleteRegistration.run(name, keyId).changes;
+            }
+
+            if (removed > 0) {
                 statements.advanceVersion.run(name);
                 statements.enqueue.run({ name, due: now });
             }
 
-            return deleted;
+            return removed;
         });
 
         this.#replace = db.transaction((name: string, documents: ReadonlyMap<string, StoredDocument>) => {
@@ -377,10 +386,11 @@ export class EmbeddedStore implements Store {
         return row ? JSON.parse(row.json) as Registration : null;
     }
 
-    async deleteRegistration(name: string, keyId: string): Promise<boolean> {
+    async purgeRegistrations(name: string, keyIds: readonly string[], version: number): Promise<number | null> {
 
-        const removed = this.#guard(() => this.#deleteRegistration(name, keyId, Date.now()));
-        if (removed) {
+        // IMMEDIATE: the version is checked and the registrations removed under one write lock.
+        const removed = this.#guard(() => this.#purgeRegistrations.immediate(name, keyIds, version, Date.now()));
+        if (removed !== null && removed > 0) {
             this.#signalQueued();
         }
 

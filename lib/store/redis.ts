@@ -30,7 +30,7 @@ export interface RedisStoreOptions {
 interface QueueCommands {
     putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<string[]>;
     writeRegistrations(registrations: string, version: string, ...keyIdsAndJson: string[]): Promise<string[]>;
-    deleteRegistration(registrations: string, version: string, keyId: string): Promise<number>;
+    purgeRegistrations(registrations: string, version: string, readAt: number, ...keyIds: string[]): Promise<number>;
     readForSigning(registrations: string, sources: string, version: string): Promise<[number, string[], string[]]>;
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
     claimName(pending: string, leased: string, leases: string, attempts: string, name: string, now: number, leaseMs: number, token: string): Promise<number | null>;
@@ -50,7 +50,7 @@ interface ScriptTransaction {
 }
 
 const internals = {
-    scripts: ['putRegistrations-3', 'writeRegistrations-2', 'deleteRegistration-2', 'readForSigning-3', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-3', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    scripts: ['putRegistrations-3', 'writeRegistrations-2', 'purgeRegistrations-2', 'readForSigning-3', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-3', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
     passingStates: /^(?:LOADING|BUSY|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/,
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
@@ -261,14 +261,18 @@ export class RedisStore implements Store {
         return value === null ? null : JSON.parse(value) as Registration;
     }
 
-    async deleteRegistration(name: string, keyId: string): Promise<boolean> {
+    async purgeRegistrations(name: string, keyIds: readonly string[], version: number): Promise<number | null> {
 
-        const removed = await this.#call(() => this.#client.deleteRegistration(this.keys.registrations(name), this.keys.registrationsVersion(name), keyId));
+        if (keyIds.length === 0) {
+            return 0;
+        }
+
+        const removed = await this.#call(() => this.#client.purgeRegistrations(this.keys.registrations(name), this.keys.registrationsVersion(name), version, ...keyIds));
         if (removed > 0) {
             await this.enqueue([name]);
         }
 
-        return removed > 0;
+        return removed < 0 ? null : removed;
     }
 
     async *scanNames(): AsyncIterable<string> {

@@ -148,8 +148,13 @@ export interface Store {
      */
     readForSigning(name: string): Promise<SigningInput>;
     getRegistration(name: string, keyId: string): Promise<Registration | null>;
-    /** Removes a registration (purge), advances the name's version and enqueues the name. Resolves true if it existed. */
-    deleteRegistration(name: string, keyId: string): Promise<boolean>;
+    /**
+     * Removes registrations of `name` (a purge past retention) if its registrations are still
+     * at `version` (readForSigning): a change since, such as a re-registration of one of these
+     * key ids, is never deleted unseen. Advances the version and enqueues the name when any
+     * was removed. Resolves with the number removed, or null when the version moved (none).
+     */
+    purgeRegistrations(name: string, keyIds: readonly string[], version: number): Promise<number | null>;
     /** Every name with at least one registration, in no particular order. */
     scanNames(): AsyncIterable<string>;
 

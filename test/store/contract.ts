@@ -79,16 +79,31 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(await store.getRegistration('bob@example.test', active.keyId)).to.equal(revoked);
         });
 
-        it('deletes a registration and enqueues the name only when it existed', async () => {
+        it('purges registrations at the version read, enqueues the name only when any existed, and never deletes a change made since', async () => {
 
-            const registration = makeRegistration('bob@example.test');
-            await store.putRegistrations([registration]);
+            const name = 'bob@example.test';
+            const [first, second, third] = [makeRegistration(name), makeRegistration(name), makeRegistration(name)];
+            await store.putRegistrations([first, second, third]);
             const [job] = await store.claim(10, 1000);
             await store.ack(job!);
-            expect(await store.deleteRegistration('bob@example.test', registration.keyId)).to.be.true();
-            expect(await store.deleteRegistration('bob@example.test', registration.keyId)).to.be.false();
-            expect(await store.getRegistrations('bob@example.test')).to.equal([]);
+            const { version } = await store.readForSigning(name);
+            expect(await store.purgeRegistrations(name, [first.keyId, second.keyId, '0000000000000000'], version)).to.equal(2);
+            expect(await store.getRegistrations(name)).to.equal([third]);
             expect(await store.queueDepth()).to.equal(1);
+
+            // Nothing to remove: no new version, nothing queued.
+            const [again] = await store.claim(10, 1000);
+            await store.ack(again!);
+            const after = (await store.readForSigning(name)).version;
+            expect(await store.purgeRegistrations(name, [first.keyId], after)).to.equal(0);
+            expect(await store.purgeRegistrations(name, [], after)).to.equal(0);
+            expect((await store.readForSigning(name)).version).to.equal(after);
+            expect(await store.queueDepth()).to.equal(0);
+
+            // A re-registration of a key id between the read and the purge stays.
+            await store.putRegistrations([first]);
+            expect(await store.purgeRegistrations(name, [first.keyId, third.keyId], after)).to.be.null();
+            expect(await store.getRegistrations(name)).to.equal([first, third].sort((a, b) => a.keyId.localeCompare(b.keyId)));
         });
 
         it('reads a name for signing in one step, and stores its documents only at the version they were built from', async () => {
@@ -122,9 +137,9 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
 
             // A purge advances it, a purge of nothing does not, and it never goes back to one
             // handed out before, not even once the name has no registrations left.
-            await store.deleteRegistration(name, first.keyId);
-            await store.deleteRegistration(name, first.keyId);
-            await store.deleteRegistration(name, second.keyId);
+            expect(await store.purgeRegistrations(name, [first.keyId], revoked)).to.equal(1);
+            expect(await store.purgeRegistrations(name, [first.keyId], revoked + 1)).to.equal(0);
+            expect(await store.purgeRegistrations(name, [second.keyId], revoked + 1)).to.equal(1);
             const empty = await store.readForSigning(name);
             expect(empty.registrations).to.equal([]);
             expect(empty.version).to.equal(revoked + 2);
@@ -427,7 +442,7 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(calls).to.equal(base + 1);
 
             stop();
-            await store.deleteRegistration('bob@example.test', registration.keyId);
+            await store.purgeRegistrations('bob@example.test', [registration.keyId], (await store.readForSigning('bob@example.test')).version);
             await store.enqueue(['after@example.test']);
             await sleep(100);
             expect(calls).to.equal(base + 1);

@@ -86,11 +86,9 @@ export class NameSigner {
             return purgeAt !== null && purgeAt <= now;
         });
         if (purged.length > 0) {
-            for (const registration of purged) {
-                await store.deleteRegistration(name, registration.keyId);
-            }
-
-            // The purge advanced the version: sign what is stored now.
+            // Only if nothing changed since the read; either way, sign what is stored now (a
+            // change that stopped the purge queued the name, and its signing purges again).
+            await store.purgeRegistrations(name, purged.map((registration) => registration.keyId), input.version);
             input = await store.readForSigning(name);
         }
 

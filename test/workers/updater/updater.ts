@@ -68,10 +68,35 @@ describe('Updater', () => {
         await updater.processName('bob@example.test');
         expect(await store.getDocument('bob@example.test', `key:${registration.keyId}`)).to.exist();
 
-        await store.deleteRegistration('bob@example.test', registration.keyId);
+        await store.purgeRegistrations('bob@example.test', [registration.keyId], (await store.readForSigning('bob@example.test')).version);
         await updater.drain();
         expect(await store.getDocument('bob@example.test', 'list')).to.be.null();
         expect(await store.getDocument('bob@example.test', `key:${registration.keyId}`)).to.be.null();
+    });
+
+    it('never purges a registration made again while its name was being signed, and publishes it', async () => {
+
+        const { store } = domain;
+        const name = 'dora@example.test';
+        const second = Math.floor(Date.now() / 1000) * 1000;
+        // Expired long enough ago that its retention (1 s here) is over: due to be purged.
+        const expired = makeRegistration(name, 'ed25519', { expiresAt: second - 5000 });
+        await store.putRegistrations([expired]);
+        // Its owner registers it again (no expiry now) between the signer's read and its purge.
+        const again = { ...expired, registeredAt: second };
+        delete (again as { expiresAt?: number }).expiresAt;
+        const racing = overrideStore(store, {
+            purgeRegistrations: async (...args: Parameters<Store['purgeRegistrations']>) => {
+
+                await store.putRegistrations([again]);
+                return await store.purgeRegistrations(...args);
+            }
+        });
+
+        const result = await signerFor(racing, { validity: 3600_000, refreshBefore: 600_000, retention: 1000 }).sign(name);
+        expect(result.superseded).to.be.false();
+        expect(await store.getRegistrations(name)).to.equal([again]);
+        expect((await store.getDocument(name, 'list'))!.body).to.contain(expired.keyId);
     });
 
     it('re-signs only the documents a change touches, and all of them when asked to (--resign-all)', async () => {

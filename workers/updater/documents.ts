@@ -123,7 +123,13 @@ export function buildNameDocuments(name: string, registrations: readonly Registr
         // $lab:coverage:on$
 
         const left = new Set(unpublishable.map((entry) => entry.keyId));
-        return { ...buildAll(name, registrations.filter((registration) => !left.has(registration.keyId)), ksk, policy, now, previous), unpublishable };
+        const built = buildAll(name, registrations.filter((registration) => !left.has(registration.keyId)), ksk, policy, now, previous);
+        // Left out of the documents, not out of the schedule: its retention still ends, and the
+        // name must come back then to purge it (alone, it would leave the queue for good).
+        const purges = registrations.filter((registration) => left.has(registration.keyId))
+            .map((registration) => purgeTime(registration, policy.retention)).filter((time): time is number => time !== null);
+        const nextDue = Math.min(built.nextDue ?? Infinity, ...purges.map((time) => Math.max(now, time)));
+        return { ...built, nextDue: nextDue === Infinity ? null : nextDue, unpublishable };
     }
 }
 

@@ -143,6 +143,23 @@ describe('updater documents', () => {
         expect(buildNameDocuments(name, [expired], ksk, policy, now).documents.size).to.equal(0);
     });
 
+    it('still schedules the purge of a registration no document can carry', () => {
+
+        // A revoked registration whose stored usage holds a character no document carries: left
+        // out of the documents, it must still be purged when its retention ends.
+        const revokedAt = now - 3600_000;
+        const bad = { ...makeRegistration(name), usage: ['sign\u0001'], revokedAt };
+        const alone = buildNameDocuments(name, [bad], ksk, policy, now);
+        expect(alone.unpublishable.map((entry) => entry.keyId)).to.equal([bad.keyId]);
+        expect(alone.documents.size).to.equal(0);
+        expect(alone.nextDue).to.equal(revokedAt + policy.retention);
+
+        // Beside a good key, whichever comes first.
+        const good = makeRegistration(name);
+        const both = buildNameDocuments(name, [good, { ...bad, revokedAt: now - policy.retention + 60_000 }], ksk, policy, now);
+        expect(both.nextDue).to.equal(now + 60_000);
+    });
+
     it('comes back to purge an expired or revoked key when its retention ends', () => {
 
         const expired = makeRegistration(name, 'ed25519', { expiresAt: now - 1000 });

@@ -7,12 +7,16 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 
-import { BadSignature, NameMismatch, SignatureExpired, SignatureNotYetValid, TransportError, UnexpectedDocument } from '../errors';
+import Bounce from '@hapi/bounce';
+
+import { BadSignature, excerpt, NameMismatch, SignatureExpired, SignatureNotYetValid, TransportError, UnexpectedDocument } from '../errors';
 import type { KeyAlgorithm, KeyFormat } from '../keys/types';
 import { nameToUrlForm, parseName } from '../names';
+import { IKS_NAMESPACE, parseXml } from '../xml';
 import type { IksDocument, KeyDocument, KeyListDocument, KeyMaterial, KeyMetadata, NegativeAnswerDocument, PublishedKeyDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
 import type { Endpoint } from './discovery';
+import { EndpointUnreachable, readBody } from './http';
 import { assertTrustSources, fetchVerifiedKsk, type ClientTrustOptions } from './ksk';
 import { atLink, markLink, type LinkRecorder, type VerifiedLink } from './links';
 
@@ -86,6 +90,19 @@ export function selectKeys(keys: readonly KeyMetadata[], criteria: KeyCriteria =
         (criteria.keyId === undefined || key.id === criteria.keyId));
 }
 
+/** Whether a 404 body is an IKS NegativeAnswer at all; whether it is genuine is verified later. */
+function isNegativeAnswer(body: string): boolean {
+
+    try {
+        const root = parseXml(body, { maxBytes: internals.maxBody });
+        return root.localName === 'NegativeAnswer' && root.namespace === IKS_NAMESPACE;
+    }
+    catch (error) {
+        Bounce.rethrow(error, 'system');
+        return false;
+    }
+}
+
 /** The link a failed document verification broke, from the kind of failure. */
 function documentLink(error: unknown): string {
 
@@ -124,7 +141,7 @@ class QueryService {
         this.#trail = trail;
     }
 
-    async get(path: string, accepted: number[]): Promise<{ status: number; body: string }> {
+    async get(path: string, accepted: number[]): Promise<{ status: number; body: string; url: URL }> {
 
         for (;;) {
             const endpoint = this.#current ?? await this.#next();
@@ -139,22 +156,32 @@ class QueryService {
                 continue;
             }
 
+            let body: string;
+            try {
+                body = await readBody(response, url, internals.maxBody, 'query-service');
+            }
+            catch (error) {
+                // An answer cut short is no answer: try the next target, as when there was no connection.
+                if (!(error instanceof EndpointUnreachable)) {
+                    throw error;
+                }
+
+                this.#failures.push(error.message);
+                this.#current = null;
+                continue;
+            }
+
             this.#current = endpoint;
             if (!this.#answered) {
                 this.#answered = true;
                 this.#trail.record(endpoint.link);
             }
 
-            const body = await response.text();
-            if (body.length > internals.maxBody) {
-                throw markLink(new TransportError(`answer from ${url.pathname} is larger than ${internals.maxBody} bytes`), 'query-service');
-            }
-
             if (!accepted.includes(response.status)) {
                 throw markLink(new TransportError(`GET ${url.pathname} answered ${response.status}: ${body.slice(0, 200)}`), 'query-service');
             }
 
-            return { status: response.status, body };
+            return { status: response.status, body, url };
         }
     }
 
@@ -197,6 +224,11 @@ export class IksClient {
 
         const answer = await service.get(base, [200, 404]);
         if (answer.status === 404) {
+            // A wrong URL or another server answers 404 too: only a NegativeAnswer can prove "no keys".
+            if (!isNegativeAnswer(answer.body)) {
+                throw markLink(new TransportError(`GET ${answer.url.pathname} answered 404 without an IKS negative answer: ${excerpt(answer.body, 200)}`), 'query-service');
+            }
+
             const negative = await this.#verifyNegative(service, answer.body, name, domain, trail);
             trail.record({ link: 'negative-answer', detail: `${name} has no keys (${negative.reason}), RSK-signed` });
             return { name, found: false, keys: [], selected: [], links: trail.links };
@@ -257,7 +289,10 @@ export class IksClient {
         return key;
     }
 
-    /** Negative answers are RSK-signed; the RSK itself is published KSK-signed (paper §4.3). */
+    /**
+     * Negative answers are RSK-signed; the RSK itself is published KSK-signed (paper §4.3).
+     * Only the key list takes one: a key the signed list names must be served (200).
+     */
     async #verifyNegative(service: QueryService, body: string, name: string, domain: string, trail: Trail): Promise<NegativeAnswerDocument> {
 
         const rskName = await atLink('signature', async () => claimedSigner(body));
@@ -274,7 +309,14 @@ export class IksClient {
             return { keyName: rskDocument.keyName, publicKey: createPublicKey({ key: Buffer.from(rskDocument.key.spki, 'base64'), format: 'der', type: 'spki' }), links: [] };
         });
 
-        return this.#verify<NegativeAnswerDocument>(body, rsk, 'NegativeAnswer', name, trail);
+        const negative = this.#verify<NegativeAnswerDocument>(body, rsk, 'NegativeAnswer', name, trail);
+
+        // Anyone can get a signed "no key X of this name" for any X: only "no keys", about no key, answers the list.
+        if (negative.reason !== 'no-keys' || negative.keyId !== undefined) {
+            throw markLink(new UnexpectedDocument(`the negative answer says ${negative.reason}${negative.keyId === undefined ? '' : ` (key ${negative.keyId})`}, not no-keys: it does not answer the request for the key list`), 'negative-answer');
+        }
+
+        return negative;
     }
 
     /** Paper §5.1 steps 4a–4c: fetch the KSK, then trust it only if it matches the DNS commitment. */

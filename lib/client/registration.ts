@@ -18,9 +18,10 @@ import { parseXml } from '../xml';
 import type { PublishedKeyDocument, RegistrationAnswerDocument } from '../xml/types';
 import { verifyDocument } from '../xmldsig';
 import type { Endpoint, IksServiceLabel } from './discovery';
+import { EndpointUnreachable, readBody } from './http';
 import { claimedSigner } from './index';
 import { assertTrustSources, fetchVerifiedKsk, type ClientTrustOptions } from './ksk';
-import type { LinkRecorder, VerifiedLink } from './links';
+import { markLink, type LinkRecorder, type VerifiedLink } from './links';
 
 export interface RegistrationClientOptions extends ClientTrustOptions {
     /** Per-request timeout, ms (default 10 000: password hashing takes a moment). */
@@ -74,9 +75,6 @@ function newTrail(also?: LinkRecorder): Trail {
         }
     };
 }
-
-/** No HTTP answer at all (refused, reset, timeout): the next SRV target may do better (RFC 2782). */
-class EndpointUnreachable extends TransportError {}
 
 const internals = {
     maxBody: 1024 * 1024,
@@ -241,10 +239,10 @@ export class RegistrationClient {
         const key = `${service}@${domain}`;
         const known = this.#endpoints.get(key);
         if (known) {
-            const answer = await this.#exchange(known.baseUrl, method, path, body).catch((error: unknown) => error);
+            const answer = await this.#exchange(service, known.baseUrl, method, path, body).catch((error: unknown) => error);
             if (!(answer instanceof EndpointUnreachable)) {
                 known.links.forEach(trail.record);
-                return this.#checked(method, path, answer);
+                return this.#checked(service, method, path, answer);
             }
 
             this.#endpoints.delete(key);
@@ -253,7 +251,7 @@ export class RegistrationClient {
         const failures: string[] = [];
         const found = newTrail(trail.record);
         for await (const endpoint of this.#candidates(service, domain, found)) {
-            const answer = await this.#exchange(endpoint.baseUrl, method, path, body).catch((error: unknown) => error);
+            const answer = await this.#exchange(service, endpoint.baseUrl, method, path, body).catch((error: unknown) => error);
             if (answer instanceof EndpointUnreachable) {
                 failures.push(answer.message);
                 continue;
@@ -261,16 +259,16 @@ export class RegistrationClient {
 
             found.record(endpoint.link);
             this.#endpoints.set(key, { baseUrl: endpoint.baseUrl, links: [...found.links] });
-            return this.#checked(method, path, answer);
+            return this.#checked(service, method, path, answer);
         }
 
-        throw new TransportError(failures.length > 0 ?
+        throw markLink(new TransportError(failures.length > 0 ?
             `cannot reach the ${internals.serviceLink[service]} of ${domain}: ${failures.join('; ')}` :
-            `cannot reach the ${internals.serviceLink[service]} of ${domain}: no SRV target has an address`);
+            `cannot reach the ${internals.serviceLink[service]} of ${domain}: no SRV target has an address`), internals.serviceLink[service]);
     }
 
     /** Rethrows a failed exchange; refuses an answer that is not what `method` expects. */
-    #checked(method: 'GET' | 'POST', path: string, answer: unknown): { status: number; body: string } {
+    #checked(service: IksServiceLabel, method: 'GET' | 'POST', path: string, answer: unknown): { status: number; body: string } {
 
         if (answer instanceof Error) {
             throw answer;
@@ -279,13 +277,13 @@ export class RegistrationClient {
         const { status, soap, body } = answer as { status: number; soap: boolean; body: string };
         // Registration answers and faults come with 200/400/429/500/503; lookups of keys with 200.
         if (method === 'GET' ? status !== 200 : !soap) {
-            throw new TransportError(`${method} ${path} answered ${status}: ${body.slice(0, 200)}`);
+            throw markLink(new TransportError(`${method} ${path} answered ${status}: ${body.slice(0, 200)}`), internals.serviceLink[service]);
         }
 
         return { status, body };
     }
 
-    async #exchange(baseUrl: string, method: 'GET' | 'POST', path: string, body: string | undefined): Promise<{ status: number; soap: boolean; body: string }> {
+    async #exchange(service: IksServiceLabel, baseUrl: string, method: 'GET' | 'POST', path: string, body: string | undefined): Promise<{ status: number; soap: boolean; body: string }> {
 
         const url = new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
         let response: Response;
@@ -301,11 +299,7 @@ export class RegistrationClient {
             throw new EndpointUnreachable(`cannot reach ${url.origin}: ${(error as Error).message}`, { cause: error });
         }
 
-        const text = await response.text();
-        if (text.length > internals.maxBody) {
-            throw new TransportError(`answer from ${url.pathname} is larger than ${internals.maxBody} bytes`);
-        }
-
+        const text = await readBody(response, url, internals.maxBody, internals.serviceLink[service]);
         return { status: response.status, soap: (response.headers.get('content-type') ?? '').startsWith(SOAP_MEDIA_TYPE), body: text };
     }
 }

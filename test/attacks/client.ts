@@ -12,7 +12,7 @@ import type Hapi from '@hapi/hapi';
 
 import { IksClient, type Commitment } from '../../lib/client';
 import { RegistrationClient } from '../../lib/client/registration';
-import { BadSignature, CommitmentMismatch, type IksError } from '../../lib/errors';
+import { BadSignature, CommitmentMismatch, UnexpectedDocument, type IksError } from '../../lib/errors';
 import { createGateway } from '../../lib/gateway';
 import { loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
 import { nameToUrlForm } from '../../lib/names';
@@ -140,6 +140,31 @@ describe('attacks on the client (issue 7)', () => {
         });
         const error = await expect(lookupClient(fetchImpl).lookup('bob@example.test')).to.reject(BadSignature);
         expect((error as unknown as IksError).link).to.equal('signature');
+    });
+
+    it('rejects a genuine "no such key" answer served as "no keys" for the key list (downgrade to not found)', async () => {
+
+        // The query service signs "no key 0123456789abcdef for bob" for anyone who asks.
+        const noSuchKey = await (await injectFetch(server)(`http://iks.example.test/ikqs/v1/n/${nameToUrlForm('bob@example.test')}/k/0123456789abcdef`)).text();
+        expect(noSuchKey).to.contain('no-such-key');
+        const fetchImpl = tampering((path) => isBobsList(path) ? { body: noSuchKey, status: 404 } : null);
+        const error = await expect(lookupClient(fetchImpl).lookup('bob@example.test')).to.reject(UnexpectedDocument, /says no-such-key \(key 0123456789abcdef\), not no-keys/);
+        expect((error as unknown as IksError).link).to.equal('negative-answer');
+        expect((await lookupClient(injectFetch(server)).lookup('nobody@example.test')).found).to.be.false();
+    });
+
+    it('rejects an RSK-signed negative answer for the key list unless it says "no-keys" about no key', async () => {
+
+        const rsk = loadDomainSigningKey(domain.dataDir, domain.domain, 'rsk');
+        for (const [answer, message] of [
+            [{ reason: 'no-keys', keyId: bob.keyId }, `says no-keys (key ${bob.keyId}), not no-keys`],
+            [{ reason: 'no-such-key' }, 'says no-such-key, not no-keys']
+        ] as const) {
+            const forged = renderAndSign({ type: 'NegativeAnswer', name: 'bob@example.test', issuedAt: Date.now() - 1000, notAfter: Date.now() + 60_000, ...answer }, rsk);
+            const error = await expect(lookupClient(tampering((path) => isBobsList(path) ? { body: forged, status: 404 } : null)).lookup('bob@example.test')).to.reject(UnexpectedDocument);
+            expect(error.message).to.contain(message);
+            expect((error as unknown as IksError).link).to.equal('negative-answer');
+        }
     });
 
     it('rejects a registration answer signed by the KSK instead of the RSK', async () => {

@@ -118,7 +118,7 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         });
 
     program.command('updater')
-        .description('sign queued names with the KSK (signing "offline": the only process that loads it)')
+        .description('sign queued names with the KSK (signing "offline": the only process that loads it); with "ondemand"/"online", sign only the DNS zone')
         .option('--once', 'process what is due now, then exit (for a signer run from cron)')
         .option('--resign-all', 're-sign every name now with a progress bar, then exit')
         .option('--failed', 'list the jobs given up after too many attempts (loads no key)')

@@ -3,7 +3,8 @@
  * that loads the KSK. Runs until stopped, or with --once processes what is due and exits
  * (a signer run from cron on a separate host); --resign-all re-signs every name with a
  * progress bar; --failed lists the jobs given up after too many attempts and
- * --retry-failed queues them again (neither loads the KSK).
+ * --retry-failed queues them again (neither loads the KSK). In `ondemand`/`online` a
+ * gateway plugin holds the KSK, and the updater signs only the zone (ARCHITECTURE.md §2).
  */
 import { SingleBar, Presets } from 'cli-progress';
 
@@ -25,7 +26,8 @@ export interface UpdaterCommandOptions {
 }
 
 const internals = {
-    exit: { ok: 0, failed: 2 }
+    exit: { ok: 0, failed: 2 },
+    kskHolder: { ondemand: 'iks-query', online: 'iks-register' } as const
 };
 
 /** Lists or requeues dead letters; no key is loaded. */
@@ -45,6 +47,57 @@ async function manageFailed(store: Store, options: UpdaterCommandOptions, io: Ou
     return failed.length > 0 ? internals.exit.failed : internals.exit.ok;
 }
 
+/**
+ * `ondemand`/`online` (paper §6): a gateway plugin holds the KSK and runs the queue loop,
+ * and a second KSK holder here would widen its exposure for nothing. The zone key must
+ * stay out of the gateway all the same, so this process still keeps the zone signed.
+ */
+async function signZoneOnly(config: IksConfig, store: Store, signing: keyof typeof internals.kskHolder, options: UpdaterCommandOptions, io: Output, untilStopped: () => Promise<string>): Promise<number> {
+
+    const holder = `the ${internals.kskHolder[signing]} plugin holds the KSK`;
+    if (options.resignAll) {
+        io.err(`signing is "${signing}": ${holder}, so \`iks updater --resign-all\` cannot re-sign documents here; it runs only with signing "offline"`);
+        return internals.exit.failed;
+    }
+
+    io.err(`signing is "${signing}": ${holder} and signs the documents; this updater signs only the zone`);
+    if (options.once) {
+        const outcome = ensureSignedZone(config);
+        io.out(`zone: ${outcome.signed ? `signed (${outcome.reason})` : outcome.reason}`);
+        return internals.exit.ok;
+    }
+
+    // No signing latency here, but the queue gauges still show whether the plugin keeps up,
+    // and a health check may poll this endpoint whatever the strategy (docker-compose.yml).
+    return await runUntilStopped(config, io, untilStopped, 'zone signer', queueMetrics(config, store));
+}
+
+/** The queue's gauges, when the long-running signer serves /metrics (config updater.metricsPort). */
+function queueMetrics(config: IksConfig, store: Store): IksMetrics | null {
+
+    if (config.updater.metricsPort === undefined) {
+        return null;
+    }
+
+    const metrics = new IksMetrics();
+    metrics.watchQueue(config.domain, store, { refreshBefore: config.refreshBefore * 1000 });
+    return metrics;
+}
+
+/** The long-running form: serves `metrics`, keeps the zone signed and runs `work` until stopped. */
+async function runUntilStopped(config: IksConfig, io: Output, untilStopped: () => Promise<string>, role: string, metrics: IksMetrics | null, work?: { start(): void; stop(): Promise<void> }): Promise<number> {
+
+    const metricsServer = metrics ? await startMetricsServer(metrics, { host: config.updater.metricsHost, port: config.updater.metricsPort! }) : null;
+    const stopZoneRefresh = startZoneRefresh(config, io.err);
+    work?.start();
+    io.out(`${role} for ${config.domain} running${metricsServer ? `; metrics on ${metricsServer.url}` : ''}`);
+    io.err(`stopping on ${await untilStopped()}`);
+    stopZoneRefresh();
+    await work?.stop();
+    await metricsServer?.close();
+    return internals.exit.ok;
+}
+
 /** Runs `iks updater`; resolves with the exit code (or when stopped, for the long-running form). */
 export async function runUpdater(config: IksConfig, store: Store, options: UpdaterCommandOptions, io: Output, untilStopped: () => Promise<string>): Promise<number> {
 
@@ -52,11 +105,8 @@ export async function runUpdater(config: IksConfig, store: Store, options: Updat
         return manageFailed(store, options, io);
     }
 
-    // Paper §6: in the other strategies a gateway plugin holds the KSK and runs the loop;
-    // a second holder here would widen the KSK's exposure for nothing.
     if (config.signing !== 'offline') {
-        io.err(`signing is "${config.signing}": the ${config.signing === 'ondemand' ? 'iks-query' : 'iks-register'} plugin holds the KSK and signs; \`iks updater\` runs only with signing "offline"`);
-        return internals.exit.failed;
+        return await signZoneOnly(config, store, config.signing, options, io, untilStopped);
     }
 
     let bar: SingleBar | null = null;
@@ -67,22 +117,13 @@ export async function runUpdater(config: IksConfig, store: Store, options: Updat
         bar?.update(done);
     };
 
-    // The long-running signer may serve its own /metrics (signing latency, queue); config updater.metricsPort.
-    const metrics = !options.once && !options.resignAll && config.updater.metricsPort !== undefined ? new IksMetrics() : null;
-    metrics?.watchQueue(config.domain, store, { refreshBefore: config.refreshBefore * 1000 });
+    // The long-running signer may serve its own /metrics (signing latency, queue).
+    const metrics = !options.once && !options.resignAll ? queueMetrics(config, store) : null;
     // --resign-all is a deliberate full re-sign: no current document is kept.
     const updater = createUpdater(config, store, { reuse: !options.resignAll, onError: (error, name) => io.err(`${name}: ${describeError(error)}`), onBatch, ...(metrics ? { onSigned: metrics.signingObserver(config.domain) } : {}) });
     if (!options.once && !options.resignAll) {
-        const metricsServer = metrics ? await startMetricsServer(metrics, { host: config.updater.metricsHost, port: config.updater.metricsPort! }) : null;
         await store.enqueue([config.domain]);
-        const stopZoneRefresh = startZoneRefresh(config, io.err);
-        updater.start();
-        io.out(`updater for ${config.domain} running${metricsServer ? `; metrics on ${metricsServer.url}` : ''}`);
-        io.err(`stopping on ${await untilStopped()}`);
-        stopZoneRefresh();
-        await updater.stop();
-        await metricsServer?.close();
-        return internals.exit.ok;
+        return await runUntilStopped(config, io, untilStopped, 'updater', metrics, updater);
     }
 
     const zoneOutcome = ensureSignedZone(config, { force: options.resignAll ?? false });

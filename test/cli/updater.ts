@@ -1,3 +1,4 @@
+import * as Fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 
 import * as Lab from '@hapi/lab';
@@ -5,10 +6,30 @@ import { expect } from '@hapi/code';
 
 import { runUpdater, type UpdaterCommandOptions } from '../../lib/cli/updater';
 import { loadConfig } from '../../config';
+import { parseSignedZone } from '../../lib/dnssec';
+import { domainKeyPaths, loadedKeyFiles } from '../../lib/keys';
+import { ensureSignedZone, zonePaths } from '../../workers/updater';
 import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
 
 export const lab = Lab.script();
 const { describe, it, beforeEach, afterEach } = lab;
+
+const internals = {
+    day: 86400_000,
+
+    /** The RRSIG expiration of the signed zone on disk, ms. */
+    zoneExpiration(domain: TestDomain): number {
+
+        return parseSignedZone(Fs.readFileSync(zonePaths(domain.config).signedZone, 'utf8')).expiration * 1000;
+    },
+
+    /** The loads of `role`'s private key file since `before` (a length of loadedKeyFiles()). */
+    loadsSince(domain: TestDomain, role: 'ksk' | 'zsk', before: number): number {
+
+        const { privatePath } = domainKeyPaths(domain.dataDir, domain.domain, role);
+        return loadedKeyFiles().slice(before).filter((entry) => entry.path === privatePath).length;
+    }
+};
 
 describe('iks updater', () => {
 
@@ -73,11 +94,80 @@ describe('iks updater', () => {
         expect((await domain.store.claim(1, 60_000)).map((claimed) => claimed.name)).to.equal(['stuck@example.test']);
     });
 
-    it('refuses to run as a second KSK holder when another strategy is configured', async () => {
+    it('refuses to re-sign documents as a second KSK holder when another strategy is configured', async () => {
 
-        const online = loadConfig({ env: { IKS_DATA_DIR: domain.dataDir, IKS_SIGNING: 'online' } });
-        const refused = await run({}, online);
+        const online = loadConfig({ env: { IKS_DATA_DIR: domain.dataDir, IKS_DOMAIN: domain.domain, IKS_SIGNING: 'online' } });
+        const before = loadedKeyFiles().length;
+        const refused = await run({ resignAll: true }, online);
         expect(refused.code).to.equal(2);
         expect(refused.err).to.contain('iks-register plugin holds the KSK');
+        expect(internals.loadsSince(domain, 'ksk', before)).to.equal(0);
+
+        // Dead letters are the store's, whoever signs: listing them loads no key either.
+        expect(await run({ failed: true }, online)).to.include({ code: 0, out: '' });
+        expect(loadedKeyFiles()).to.have.length(before);
     });
+
+    for (const [signing, holder] of [['ondemand', 'iks-query'], ['online', 'iks-register']] as const) {
+
+        describe(`with signing "${signing}"`, () => {
+
+            let inline: TestDomain;
+
+            beforeEach(async () => {
+
+                inline = await makeDomain({ env: { IKS_SIGNING: signing, IKS_UPDATER_METRICS_PORT: '0' } });
+                // Signed 13.9 days ago: 14-day validity, ~2.4 h left, well inside zone.refreshBefore.
+                ensureSignedZone(inline.config, { force: true, now: Date.now() - 13.9 * internals.day });
+            });
+
+            afterEach(async () => {
+
+                await inline.cleanup();
+            });
+
+            const runInline = async (options: UpdaterCommandOptions, untilStopped: (lines: readonly string[]) => Promise<string>) => {
+
+                const lines: string[] = [];
+                const before = loadedKeyFiles().length;
+                const code = await runUpdater(inline.config, inline.store, options, { out: (line) => lines.push(line), err: (line) => lines.push(line) }, () => untilStopped(lines));
+                return { code, output: lines.join('\n'), kskLoads: internals.loadsSince(inline, 'ksk', before), zskLoads: internals.loadsSince(inline, 'zsk', before) };
+            };
+
+            it('--once re-signs a zone close to expiry without loading the KSK', async () => {
+
+                const lapsing = internals.zoneExpiration(inline);
+                expect(lapsing).to.be.below(Date.now() + internals.day);
+
+                const once = await runInline({ once: true }, () => Promise.resolve('test'));
+                expect(once).to.include({ code: 0, kskLoads: 0, zskLoads: 1 });
+                expect(once.output).to.contain(`${holder} plugin holds the KSK and signs the documents; this updater signs only the zone`);
+                expect(once.output).to.contain('zone: signed (signatures due for renewal)');
+                expect(internals.zoneExpiration(inline)).to.be.above(Date.now() + 13 * internals.day);
+                // The documents are the plugin's: nothing was queued for a KSK signer.
+                expect(await inline.store.claim(1, 60_000)).to.equal([]);
+            });
+
+            it('runs the zone refresh until stopped, without loading the KSK, and serves the queue metrics', async () => {
+
+                let whileRunning = 0;
+                let scraped = '';
+                let url = '';
+                const running = await runInline({}, async (lines) => {
+
+                    whileRunning = internals.zoneExpiration(inline);
+                    url = /metrics on (\S+)/.exec(lines.join('\n'))![1]!;
+                    scraped = await (await fetch(url)).text();
+                    return 'test';
+                });
+                expect(running).to.include({ code: 0, kskLoads: 0, zskLoads: 1 });
+                expect(running.output).to.contain(`zone signer for ${inline.domain} running; metrics on `);
+                expect(whileRunning).to.be.above(Date.now() + 13 * internals.day);
+                // The queue is the plugin's to run: shown, not touched.
+                expect(scraped).to.contain(`iks_queue_depth{domain="${inline.domain}"} 0`);
+                expect(await inline.store.claim(1, 60_000)).to.equal([]);
+                await expect(fetch(url)).to.reject();
+            });
+        });
+    }
 });

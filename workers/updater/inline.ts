@@ -3,7 +3,8 @@
  * (iks-register) strategies of paper §6. The plugin that the strategy names loads the
  * KSK through here, signs in its request path, and runs the queue loop in its own
  * process for what no request triggers (scheduled re-signs, expiries, purges). No other
- * process then holds the KSK, and `iks updater` refuses to run (lib/cli).
+ * process then holds the KSK; `iks updater` signs only the zone, whose key never enters
+ * a gateway (lib/cli/updater.ts).
  */
 import type { Server } from '@hapi/hapi';
 import Joi from 'joi';

@@ -113,10 +113,10 @@ describe('signing strategies (paper §6)', () => {
         expect((await gateway.inject(`${url}/k/0123456789abcdef`)).statusCode).to.equal(404);
         expect(await test.store.getDocument('nobody@example.test', 'list')).to.be.null();
 
-        // And no second KSK holder: `iks updater` refuses to run in this strategy.
+        // And no second KSK holder: `iks updater` here signs only the zone.
         const lines: string[] = [];
         const refused = await kskLoadsDuring(test, () => runUpdater(test.config, test.store, { once: true }, { out: (line) => lines.push(line), err: (line) => lines.push(line) }, () => Promise.resolve('')));
-        expect([refused.value, refused.loads]).to.equal([2, 0]);
+        expect([refused.value, refused.loads]).to.equal([0, 0]);
         expect(lines.join('\n')).to.contain('iks-query plugin holds the KSK');
     });
 

@@ -11,7 +11,7 @@ import type { IksConfig } from '../../config';
 import { domainDir } from '../../config';
 import { createUpdater, startZoneRefresh } from '../../workers/updater';
 import { createGateway } from '../gateway';
-import { IksMetrics } from '../observability';
+import { IksMetrics, nameHash } from '../observability';
 import { makeDirectory } from '../files';
 import { ensureDomainKeys, parsePublicKey } from '../keys';
 import { nameToUrlForm } from '../names';
@@ -184,7 +184,7 @@ export async function startQuickstart(config: IksConfig, store: Store, log: (lin
     // In `ondemand`/`online` the plugin that holds the KSK runs the queue loop itself (paper §6).
     // One registry for gateway and updater, so the quickstart's /metrics shows signing latency.
     const metrics = new IksMetrics();
-    const updater = config.signing === 'offline' ? createUpdater(config, store, { onError: (error, name) => log(`updater: ${name}: ${(error as Error).message}`), onSigned: metrics.signingObserver(config.domain) }) : null;
+    const updater = config.signing === 'offline' ? createUpdater(config, store, { onError: (error, name) => log(`updater: #${nameHash(name)}: ${(error as Error).message}`), onSigned: metrics.signingObserver(config.domain) }) : null;
     await store.enqueue([config.domain]);
     await updater?.drain();
     updater?.start();

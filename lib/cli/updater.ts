@@ -10,7 +10,7 @@ import { SingleBar, Presets } from 'cli-progress';
 
 import type { IksConfig } from '../../config';
 import { createUpdater, ensureSignedZone, queueEveryName, startZoneRefresh, type BatchResult } from '../../workers/updater';
-import { IksMetrics, startMetricsServer } from '../observability';
+import { IksMetrics, nameHash, startMetricsServer } from '../observability';
 import type { Store } from '../store/types';
 import { describeError, type Output } from './output';
 
@@ -120,7 +120,7 @@ export async function runUpdater(config: IksConfig, store: Store, options: Updat
     // The long-running signer may serve its own /metrics (signing latency, queue).
     const metrics = !options.once && !options.resignAll ? queueMetrics(config, store) : null;
     // --resign-all is a deliberate full re-sign: no current document is kept.
-    const updater = createUpdater(config, store, { reuse: !options.resignAll, onError: (error, name) => io.err(`${name}: ${describeError(error)}`), onBatch, ...(metrics ? { onSigned: metrics.signingObserver(config.domain) } : {}) });
+    const updater = createUpdater(config, store, { reuse: !options.resignAll, onError: (error, name) => io.err(`#${nameHash(name)}: ${describeError(error)}`), onBatch, ...(metrics ? { onSigned: metrics.signingObserver(config.domain) } : {}) });
     if (!options.once && !options.resignAll) {
         await store.enqueue([config.domain]);
         return await runUntilStopped(config, io, untilStopped, 'updater', metrics, updater);

@@ -18,7 +18,7 @@ import { hashPassword } from '../../lib/registration/password';
 import { RedisStore } from '../../lib/store';
 import type { DnsAuthorityApi } from '../../plugins/dns-authority';
 import { createUpdater } from '../../workers/updater';
-import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
+import { makeDomain, makeRegistration, overrideStore, type TestDomain } from '../helpers/domain';
 import { eventually } from '../helpers/eventually';
 import { injectFetch } from '../helpers/inject-fetch';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
@@ -221,5 +221,56 @@ describe('iks updater metrics endpoint', () => {
         finally {
             await domain.cleanup();
         }
+    });
+});
+
+describe('signer error logs', () => {
+
+    it('name the failing name by its hash only, in the gateway\'s log and in iks updater\'s output', async () => {
+
+        const domain = await makeDomain({ env: { IKS_SIGNING: 'ondemand', IKS_DNS_ENABLED: 'false' } });
+        const secret = 'alice.secret-person@example.test';
+        // A store whose read for signing fails for that name (a transient store error).
+        const failing = overrideStore(domain.store, {
+            readForSigning: async (name: string) => {
+
+                if (name === secret) {
+                    throw new Error('transient');
+                }
+
+                return await domain.store.readForSigning(name);
+            }
+        });
+
+        const lines: string[] = [];
+        const sink = new Writable({
+            write(chunk: Buffer, _encoding, done) {
+
+                lines.push(chunk.toString());
+                done();
+            }
+        });
+        const server = await createGateway(domain.config, { store: failing, port: 0, logger: Pino({ level: 'info' }, sink) });
+        try {
+            await server.initialize();
+            await domain.store.enqueue([secret]);
+            await eventually(() => lines.some((line) => line.includes('transient')), 10_000, 'the signer error logged');
+        }
+        finally {
+            await server.stop();
+        }
+
+        const logged = lines.join('');
+        expect(logged).to.contain(nameHash(secret));
+        expect(logged).to.not.contain('alice.secret-person');
+
+        // The offline signer's command prints what it logs the same way.
+        const output: string[] = [];
+        const offline = { ...domain.config, signing: 'offline' as const };
+        await domain.store.enqueue([secret]);
+        expect(await runUpdater(offline, failing, { once: true }, { out: (line) => output.push(line), err: (line) => output.push(line) }, () => Promise.resolve(''))).to.equal(2);
+        expect(output.join('\n')).to.contain(`#${nameHash(secret)}: transient`);
+        expect(output.join('\n')).to.not.contain('alice.secret-person');
+        await domain.cleanup();
     });
 });

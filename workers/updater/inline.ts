@@ -10,6 +10,7 @@ import type { Server } from '@hapi/hapi';
 import Joi from 'joi';
 
 import type { IksConfig } from '../../config';
+import { nameHash } from '../../lib/observability/logging';
 import type { Store } from '../../lib/store/types';
 import { createSigner, signingPolicy, type NameSigner } from './signer';
 import { Updater } from './updater';
@@ -66,7 +67,8 @@ export function startInlineSigner(server: Server, settings: { dataDir: string; d
         lease: options.lease,
         pollInterval: options.pollInterval,
         maxAttempts: options.maxAttempts,
-        onError: (error, name) => server.log(['iks', 'signer', 'error'], { name, message: (error as Error).message })
+        // Names as nameHash, as in every log line (lib/observability/logging.ts).
+        onError: (error, name) => server.log(['iks', 'signer', 'error'], { nameHash: nameHash(name), message: (error as Error).message })
     });
 
     // onPreStart runs on server.initialize() too, so injected-request tests get the loop as well.

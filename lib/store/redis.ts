@@ -30,13 +30,13 @@ export interface RedisStoreOptions {
 interface QueueCommands {
     putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<string[]>;
     writeRegistrations(registrations: string, version: string, ...keyIdsAndJson: string[]): Promise<string[]>;
-    purgeRegistrations(registrations: string, version: string, readAt: number, ...keyIds: string[]): Promise<number>;
+    purgeRegistrations(registrations: string, version: string, readVersion: number, ...keyIds: string[]): Promise<number>;
     readForSigning(registrations: string, sources: string, version: string): Promise<[number, string[], string[]]>;
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
     claimName(pending: string, leased: string, leases: string, attempts: string, name: string, now: number, leaseMs: number, token: string): Promise<number | null>;
     ackJob(leased: string, leases: string, attempts: string, failed: string, pending: string, name: string, token: string, ...nextDueAt: number[]): Promise<number>;
     replaceDocuments(documents: string, sources: string, ...slotsAndDocuments: string[]): Promise<number>;
-    updateDocuments(documents: string, sources: string, version: string, builtFrom: number, ...keptAndTriples: (string | number)[]): Promise<number>;
+    updateDocuments(documents: string, sources: string, version: string, readVersion: number, ...keptAndTriples: (string | number)[]): Promise<number>;
     buryJob(leased: string, leases: string, attempts: string, failed: string, name: string, token: string, record: string): Promise<number>;
     retryFailed(pending: string, failed: string, dueAt: number): Promise<number>;
     failJob(pending: string, leased: string, leases: string, name: string, token: string, retryAt: number): Promise<number>;
@@ -247,12 +247,7 @@ export class RedisStore implements Store {
     async readForSigning(name: string): Promise<SigningInput> {
 
         const [version, registrations, sources] = await this.#call(() => this.#client.readForSigning(this.keys.registrations(name), this.keys.documentSources(name), this.keys.registrationsVersion(name)));
-        const records: Record<string, string> = {};
-        for (let i = 0; i < sources.length; i += 2) {
-            records[sources[i]!] = sources[i + 1]!;
-        }
-
-        return { version, registrations: RedisStore.#registrationsOf(registrations), sources: RedisStore.#sourcesOf(records) };
+        return { version, registrations: RedisStore.#registrationsOf(registrations), sources: RedisStore.#sourcesOf(sources) };
     }
 
     async getRegistration(name: string, keyId: string): Promise<Registration | null> {
@@ -319,12 +314,14 @@ export class RedisStore implements Store {
         return written >= 0;
     }
 
-    static #sourcesOf(records: Readonly<Record<string, string>>): Map<string, DocumentSource> {
+    /** The sources of a name's documents from HGETALL's flat reply: slot, "<notAfter> <source>", … */
+    static #sourcesOf(flat: readonly string[]): Map<string, DocumentSource> {
 
         const sources = new Map<string, DocumentSource>();
-        for (const [slot, record] of Object.entries(records)) {
+        for (let i = 0; i < flat.length; i += 2) {
+            const record = flat[i + 1]!;
             const space = record.indexOf(' ');
-            sources.set(slot, { notAfter: Number(record.slice(0, space)), source: record.slice(space + 1) });
+            sources.set(flat[i]!, { notAfter: Number(record.slice(0, space)), source: record.slice(space + 1) });
         }
 
         return sources;

@@ -64,7 +64,7 @@ export function publishedKsks(dataDir: string, domain: string): PublishedKsk[] {
         const file = where.publicOf(state);
         if (state === 'active' || Fs.existsSync(file)) {
             const key = loadPublicKeyFile(file, 'ksk');
-            // Mid-activation the old key is briefly both active and retired: list it once.
+            // Mid-activation a key is briefly in two files (old: active and retired; new: active and incoming): list it once.
             if (!published.some((known) => known.keyName === key.keyName)) {
                 published.push({ state, keyName: key.keyName, spki: key.spki, pem: key.pem });
             }
@@ -78,12 +78,20 @@ export function publishedKsks(dataDir: string, domain: string): PublishedKsk[] {
 export function rolloverPhase(dataDir: string, domain: string): { phase: RolloverPhase; state: RolloverState } {
 
     const where = paths(dataDir, domain);
-    let state: RolloverState = {};
+    const state: { publishedAt?: number; activatedAt?: number } = {};
+    let recorded: unknown = null;
     try {
-        state = JSON.parse(Fs.readFileSync(where.state, 'utf8')) as RolloverState;
+        recorded = JSON.parse(Fs.readFileSync(where.state, 'utf8'));
     }
     catch {
-        // No rollover recorded.
+        // No rollover recorded, or a damaged record: a step that needs a missing time restarts its wait (overlapStart()).
+    }
+
+    for (const field of ['publishedAt', 'activatedAt'] as const) {
+        const value = (recorded as Record<string, unknown> | null)?.[field];
+        if (typeof value === 'number' && Number.isFinite(value)) {
+            state[field] = value;
+        }
     }
 
     const phase = Fs.existsSync(where.publicOf('incoming')) ? 'published' : Fs.existsSync(where.publicOf('retired')) ? 'active' : 'none';
@@ -93,6 +101,33 @@ export function rolloverPhase(dataDir: string, domain: string): { phase: Rollove
 function recordState(dataDir: string, domain: string, state: RolloverState): void {
 
     writeReplacing(paths(dataDir, domain).state, `${JSON.stringify(state)}\n`, internals.publicMode);
+}
+
+/**
+ * When the overlap before the next step began: `field` of the record. If it is missing (ksk-rollover.json lost or
+ * damaged) the wait starts now and that is recorded, rather than taken from a key file's mtime: a copy or restore
+ * that keeps times, or a key written before the zone carried its commitment, makes an mtime older than the real
+ * publication, and an overlap cut short breaks lookups, while one too long only delays the rollover.
+ */
+function overlapStart(dataDir: string, domain: string, state: RolloverState, field: keyof RolloverState, now: number): { at: number; restarted: boolean } {
+
+    const at = state[field];
+    if (at !== undefined) {
+        return { at, restarted: false };
+    }
+
+    recordState(dataDir, domain, { ...state, [field]: now });
+    return { at: now, restarted: true };
+}
+
+function restartedOverlap(dataDir: string, domain: string, what: string, ready: number, retry: string): RolloverRefused {
+
+    return new RolloverRefused(`no time is recorded for when ${what} (${paths(dataDir, domain).state} is missing or damaged), so the wait counts from now: run \`${retry}\` again after ${new Date(ready).toISOString()}`);
+}
+
+function asPublished(state: KskState, key: { keyName: string; spki: Buffer; pem: string }): PublishedKsk {
+
+    return { state, keyName: key.keyName, spki: key.spki, pem: key.pem };
 }
 
 /**
@@ -114,8 +149,9 @@ export function createIncomingKsk(dataDir: string, domain: string, options: { no
         throw new RolloverRefused(`${where.privateOf('incoming')} already exists; remove it if it is left from an abandoned rollover`);
     }
 
-    writeReplacing(where.publicOf('incoming'), pair.publicPem, internals.publicMode);
+    // The time first: a crash in between must not leave a published key whose overlap cannot be measured.
     recordState(dataDir, domain, { publishedAt: options.now ?? Date.now() });
+    writeReplacing(where.publicOf('incoming'), pair.publicPem, internals.publicMode);
     return publishedKsks(dataDir, domain).find((ksk) => ksk.state === 'incoming')!;
 }
 
@@ -123,6 +159,7 @@ export function createIncomingKsk(dataDir: string, domain: string, options: { no
  * Step 2: the incoming KSK becomes the active one; the old one is retired: its public half
  * stays published (documents it signed remain verifiable) and its private key file is
  * overwritten by the new key's, so it can never sign again. Refused before `overlap` ms have passed since step 1.
+ * Resumable: run again after a crash, it completes what the interrupted run left.
  */
 export function activateIncomingKsk(dataDir: string, domain: string, options: { overlap: number; now?: number }): { active: PublishedKsk; retired: PublishedKsk } {
 
@@ -132,24 +169,64 @@ export function activateIncomingKsk(dataDir: string, domain: string, options: { 
         throw new RolloverRefused(phase === 'none' ? 'no new KSK is published; start with `iks keys rotate ksk`' : 'the new KSK is already active; finish with `iks keys rotate ksk --finish`');
     }
 
-    const ready = (state.publishedAt ?? 0) + options.overlap;
+    const since = overlapStart(dataDir, domain, state, 'publishedAt', now);
+    const ready = since.at + options.overlap;
     if (now < ready) {
-        throw new RolloverRefused(`the new KSK's commitment was published at ${new Date(state.publishedAt ?? 0).toISOString()}; wait until ${new Date(ready).toISOString()} for every DNS server and cache to see it (or lower --overlap)`);
+        throw since.restarted ?
+            restartedOverlap(dataDir, domain, 'the new KSK\'s commitment was published', ready, 'iks keys rotate ksk --activate') :
+            new RolloverRefused(`the new KSK's commitment was published at ${new Date(since.at).toISOString()}; wait until ${new Date(ready).toISOString()} for every DNS server and cache to see it (or lower --overlap)`);
     }
 
     const where = paths(dataDir, domain);
-    // The incoming key must load (permissions, role) before anything changes.
-    loadSigningKey(where.privateOf('incoming'), 'ksk');
+    const incoming = loadPublicKeyFile(where.publicOf('incoming'), 'ksk');
+    // The incoming key must load (permissions, role) before anything changes. Without its
+    // file, an interrupted run already moved it to ksk.pem.
+    const movePrivate = Fs.existsSync(where.privateOf('incoming'));
+    if (movePrivate) {
+        loadSigningKey(where.privateOf('incoming'), 'ksk');
+    }
+    else if (loadSigningKey(where.privateOf('active'), 'ksk').keyName !== incoming.keyName) {
+        throw new RolloverRefused(`${where.privateOf('incoming')} is missing and ${where.privateOf('active')} is not the new KSK ${incoming.keyName}; restore the new KSK's private key there, or abandon the rollover`);
+    }
+
     // Each step replaces one file atomically, so a gateway or signer reading the set
     // meanwhile always finds a complete one (at worst with a key listed twice).
-    writeReplacing(where.publicOf('retired'), Fs.readFileSync(where.publicOf('active'), 'utf8'), internals.publicMode);
-    writeReplacing(where.privateOf('active'), Fs.readFileSync(where.privateOf('incoming'), 'utf8'), internals.privateMode);
-    writeReplacing(where.publicOf('active'), Fs.readFileSync(where.publicOf('incoming'), 'utf8'), internals.publicMode);
+    const retired = retireActiveKsk(where, incoming.keyName);
+    if (movePrivate) {
+        writeReplacing(where.privateOf('active'), Fs.readFileSync(where.privateOf('incoming'), 'utf8'), internals.privateMode);
+    }
+
+    writeReplacing(where.publicOf('active'), incoming.pem, internals.publicMode);
     recordState(dataDir, domain, { ...state, activatedAt: now });
+    // Private half first: while the public one remains, a re-run resumes here instead of leaving a stray private key.
+    Fs.rmSync(where.privateOf('incoming'), { force: true });
     Fs.rmSync(where.publicOf('incoming'));
-    Fs.rmSync(where.privateOf('incoming'));
-    const published = publishedKsks(dataDir, domain);
-    return { active: published.find((ksk) => ksk.state === 'active')!, retired: published.find((ksk) => ksk.state === 'retired')! };
+    return { active: asPublished('active', incoming), retired };
+}
+
+/**
+ * Publishes the outgoing KSK as the retired one and returns it. A run that died after
+ * public/ksk.pem became the new key left the old one in ksk.retired.pem already: that file
+ * is therefore written only once (exclusively), and never allowed to hold the incoming key.
+ */
+function retireActiveKsk(where: ReturnType<typeof paths>, incoming: string): PublishedKsk {
+
+    const file = where.publicOf('retired');
+    const active = loadPublicKeyFile(where.publicOf('active'), 'ksk');
+    if (active.keyName !== incoming) {
+        // Not written (false) when an interrupted run left it: checked below like any other.
+        writeExclusive(file, active.pem, internals.publicMode);
+    }
+    else if (!Fs.existsSync(file)) {
+        throw new RolloverRefused(`the active KSK already is the new one (${incoming}) but ${file} is missing, so the old KSK would lose its commitment; put the old KSK's public half (from a backup) there and run again`);
+    }
+
+    const retired = loadPublicKeyFile(file, 'ksk');
+    if (retired.keyName === incoming || (active.keyName !== incoming && retired.keyName !== active.keyName)) {
+        throw new RolloverRefused(`${file} holds ${retired.keyName}, not the KSK being retired${active.keyName !== incoming ? ` (${active.keyName})` : ''}; put the old KSK's public half (from a backup) there and run again`);
+    }
+
+    return asPublished('retired', retired);
 }
 
 /**
@@ -165,9 +242,12 @@ export function withdrawRetiredKsk(dataDir: string, domain: string, options: { o
         throw new RolloverRefused(phase === 'none' ? 'no rollover is under way' : 'the new KSK is not active yet; run `iks keys rotate ksk --activate` first');
     }
 
-    const ready = (state.activatedAt ?? 0) + options.overlap;
+    const since = overlapStart(dataDir, domain, state, 'activatedAt', now);
+    const ready = since.at + options.overlap;
     if (now < ready) {
-        throw new RolloverRefused(`the new KSK became active at ${new Date(state.activatedAt ?? 0).toISOString()}; answers signed by the old one may be cached until ${new Date(ready).toISOString()} (or lower --overlap)`);
+        throw since.restarted ?
+            restartedOverlap(dataDir, domain, 'the new KSK became active', ready, 'iks keys rotate ksk --finish') :
+            new RolloverRefused(`the new KSK became active at ${new Date(since.at).toISOString()}; answers signed by the old one may be cached until ${new Date(ready).toISOString()} (or lower --overlap)`);
     }
 
     const where = paths(dataDir, domain);

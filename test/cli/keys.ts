@@ -198,4 +198,30 @@ describe('iks init and iks keys rotate ksk', () => {
         await createUpdater(domain.config, domain.store).drain();
         expect((await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0')).code).to.equal(0);
     });
+
+    it('resumes an --activate that died midway: the old KSK stays committed and --finish works', async () => {
+
+        const oldKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
+        expect((await iks('keys', 'rotate', 'ksk')).code).to.equal(0);
+        const newKsk = publishedKsks(domain.dataDir, domain.domain).find((ksk) => ksk.state === 'incoming')!.keyName;
+
+        // The first run died after replacing public/ksk.pem, before recording the activation.
+        const dir = Path.join(domain.dataDir, domain.domain);
+        Fs.copyFileSync(Path.join(dir, 'public', 'ksk.pem'), Path.join(dir, 'public', 'ksk.retired.pem'));
+        Fs.copyFileSync(Path.join(dir, 'private', 'ksk.next.pem'), Path.join(dir, 'private', 'ksk.pem'));
+        Fs.copyFileSync(Path.join(dir, 'public', 'ksk.next.pem'), Path.join(dir, 'public', 'ksk.pem'));
+
+        const activated = await iks('keys', 'rotate', 'ksk', '--activate', '--overlap', '0');
+        expect(activated.code, activated.stderr.join('\n')).to.equal(0);
+        expect(activated.stdout.join('\n')).to.contain(`KSK ${newKsk} is active; ${oldKsk} is retired`);
+        expect(publishedKsks(domain.dataDir, domain.domain).map((ksk) => [ksk.state, ksk.keyName])).to.equal([['active', newKsk], ['retired', oldKsk]]);
+        await eventually(() => servedCommitments().length === 2);
+        expect(servedCommitments()).to.include([oldKsk, newKsk]);
+
+        const finished = await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0');
+        expect(finished.code, finished.stderr.join('\n')).to.equal(0);
+        expect(finished.stdout.join('\n')).to.contain(`KSK ${oldKsk} withdrawn`);
+        await eventually(() => !servedCommitments().includes(oldKsk));
+        expect(servedCommitments()).to.equal([newKsk]);
+    });
 });

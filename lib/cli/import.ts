@@ -1,9 +1,10 @@
 /**
  * `iks import FILE`: bulk registration by an administrator, as JSON lines
- * `{"name", "key", "usage": [...], "expires"?}`. Every line is checked before
- * anything is written, so a file with a bad line changes nothing (unless
- * --skip-invalid); registrations are written in batches that also enqueue their
- * names, so the running updater publishes them within its poll interval.
+ * `{"name", "key", "usage": [...], "expires"?}`. The file is read once (a pipe
+ * works) and every line is checked before anything is written, so a file with a
+ * bad line changes nothing (unless --skip-invalid); registrations are written in
+ * batches that also enqueue their names, so the running updater publishes them
+ * within its poll interval.
  */
 import * as Fs from 'node:fs';
 import * as Readline from 'node:readline';
@@ -11,11 +12,12 @@ import * as Readline from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
 import Joi from 'joi';
 
-import { InvalidInput } from '../errors';
+import { IksError, InvalidInput } from '../errors';
 import { parsePublicKey } from '../keys';
 import { parseName } from '../names';
 import { registrationOf } from '../store/registration';
 import type { Registration, Store } from '../store/types';
+import { describeError, type Output } from './output';
 
 export interface ImportOptions {
     readonly domain: string;
@@ -29,11 +31,23 @@ export interface ImportResult {
     readonly imported: number;
     /** Keys left as they were because they are revoked in the store (a revocation is final). */
     readonly revoked: number;
+    /** Valid lines with the name and key of an earlier line: each replaces it (the store keeps one registration per name and key). */
+    readonly duplicates: number;
     readonly invalid: ReadonlyArray<{ line: number; reason: string }>;
+}
+
+/** A write failed partway: `result` says what was written (and left revoked) before it. */
+export class ImportInterrupted extends IksError {
+    constructor(readonly result: ImportResult, readonly total: number, cause: unknown) {
+        super('IMPORT_INTERRUPTED', `stopped after writing ${result.imported} of ${total} key(s): ${describeError(cause)}`, { cause });
+    }
 }
 
 const internals = {
     maxLine: 64 * 1024,
+    maxInput: 64 * 1024 * 1024,
+    maxLines: 100_000,
+    exit: { ok: 0, failed: 2 },
     firstUnwritableTime: Date.UTC(10000, 0, 1),
     maxReported: 20,
     line: Joi.object({
@@ -82,30 +96,58 @@ export function registrationFromLine(text: string, domain: string, now: number):
     return registrationOf(name.name, parsePublicKey(value.key), value.usage, now, expiresAt);
 }
 
+/**
+ * The lines of `file` that are not blank, numbered, read once: a pipe or FIFO cannot be read
+ * again. Every registration is held until all are checked, so the input is refused past
+ * maxInput bytes or maxLines lines (which also bounds the longest line readline may hold).
+ */
 async function* lines(file: string): AsyncGenerator<{ number: number; text: string }> {
 
-    const reader = Readline.createInterface({ input: Fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    let number = 0;
-    for await (const text of reader) {
-        number++;
-        if (text.trim() !== '') {
-            yield { number, text };
+    const tooMuch = (what: string) => new InvalidInput('IMPORT_TOO_LARGE', `${file} ${what}; nothing imported: split it into smaller files (each is imported all or nothing)`);
+    const input = Fs.createReadStream(file);
+    let size = 0;
+    input.on('data', (chunk) => {
+
+        size += chunk.length;
+        if (size > internals.maxInput) {
+            // readline passes the stream's error on to the loop below.
+            input.destroy(tooMuch(`is larger than ${internals.maxInput / 1024 / 1024} MiB`));
         }
+    });
+
+    let number = 0;
+    let nonBlank = 0;
+    for await (const text of Readline.createInterface({ input, crlfDelay: Infinity })) {
+        number++;
+        if (text.trim() === '') {
+            continue;
+        }
+
+        if (++nonBlank > internals.maxLines) {
+            input.destroy();
+            throw tooMuch(`has more than ${internals.maxLines} lines`);
+        }
+
+        yield { number, text };
     }
 }
 
-/** Imports a JSON-lines file into the store. */
-export async function importFile(file: string, store: Store, options: ImportOptions): Promise<ImportResult> {
+/** The registration of each valid line, one per name and key (the last line of a name and key counts), and the invalid lines. */
+async function check(file: string, domain: string, now: number) {
 
-    const now = options.now ?? Date.now;
+    const registrations = new Map<string, Registration>();
     const invalid: Array<{ line: number; reason: string }> = [];
-    let total = 0;
-
-    // Pass 1: check every line; nothing is written when one is bad (unless told to skip).
+    let duplicates = 0;
     for await (const { number, text } of lines(file)) {
-        total++;
         try {
-            registrationFromLine(text, options.domain, now());
+            const registration = registrationFromLine(text, domain, now);
+            // The store keeps one registration per name and key id: a repeat replaces, it adds nothing.
+            const key = `${registration.name}\n${registration.keyId}`;
+            if (registrations.has(key)) {
+                duplicates++;
+            }
+
+            registrations.set(key, registration);
         }
         catch (error) {
             if (!(error instanceof InvalidInput)) {
@@ -116,44 +158,85 @@ export async function importFile(file: string, store: Store, options: ImportOpti
         }
     }
 
-    if (invalid.length > 0 && !options.skipInvalid) {
-        return { imported: 0, revoked: 0, invalid };
-    }
-
-    // Pass 2: write in batches; each batch also enqueues its names atomically.
-    const bar = options.progress ? new SingleBar({ format: 'import [{bar}] {percentage}% {value}/{total} keys', etaBuffer: 1000 }, Presets.shades_classic) : null;
-    bar?.start(total - invalid.length, 0);
-    const batchSize = options.batchSize ?? 500;
-    const skip = new Set(invalid.map((entry) => entry.line));
-    let batch: Registration[] = [];
-    let imported = 0;
-    let revoked = 0;
-    const write = async () => {
-
-        const unwritten = await store.putRegistrations(batch);
-        imported += batch.length - unwritten.length;
-        revoked += unwritten.length;
-        bar?.update(imported + revoked);
-        batch = [];
-    };
-
-    for await (const { number, text } of lines(file)) {
-        if (skip.has(number)) {
-            continue;
-        }
-
-        batch.push(registrationFromLine(text, options.domain, now()));
-        if (batch.length >= batchSize) {
-            await write();
-        }
-    }
-
-    if (batch.length > 0) {
-        await write();
-    }
-
-    bar?.stop();
-    return { imported, revoked, invalid };
+    return { registrations: [...registrations.values()], invalid, duplicates };
 }
 
-export const maxReportedErrors = internals.maxReported;
+/**
+ * Imports a JSON-lines file into the store. The file is read once and every line checked
+ * against one timestamp before anything is written: a bad line (or time passing while a
+ * large import is written) can never leave it half done. Rejects with ImportInterrupted,
+ * saying how many were written, when a write fails partway.
+ */
+export async function importFile(file: string, store: Store, options: ImportOptions): Promise<ImportResult> {
+
+    const now = (options.now ?? Date.now)();
+    const { registrations, invalid, duplicates } = await check(file, options.domain, now);
+    if (invalid.length > 0 && !options.skipInvalid) {
+        return { imported: 0, revoked: 0, duplicates, invalid };
+    }
+
+    // Written in batches; each batch also enqueues its names atomically.
+    const bar = options.progress ? new SingleBar({ format: 'import [{bar}] {percentage}% {value}/{total} keys', etaBuffer: 1000 }, Presets.shades_classic) : null;
+    bar?.start(registrations.length, 0);
+    const batchSize = options.batchSize ?? 500;
+    let imported = 0;
+    let revoked = 0;
+    try {
+        for (let i = 0; i < registrations.length; i += batchSize) {
+            const batch = registrations.slice(i, i + batchSize);
+            const unwritten = await store.putRegistrations(batch);
+            imported += batch.length - unwritten.length;
+            revoked += unwritten.length;
+            bar?.update(imported + revoked);
+        }
+    }
+    catch (error) {
+        throw new ImportInterrupted({ imported, revoked, duplicates, invalid }, registrations.length, error);
+    }
+    finally {
+        bar?.stop();
+    }
+
+    return { imported, revoked, duplicates, invalid };
+}
+
+/** `iks import`: imports the file and reports the outcome; resolves with the exit code. */
+export async function runImport(file: string, store: Store, options: ImportOptions, io: Output, storeName: string): Promise<number> {
+
+    let outcome: ImportResult;
+    let interrupted: ImportInterrupted | null = null;
+    try {
+        outcome = await importFile(file, store, options);
+    }
+    catch (error) {
+        if (!(error instanceof ImportInterrupted)) {
+            throw error;
+        }
+
+        interrupted = error;
+        outcome = error.result;
+    }
+
+    for (const { line, reason } of outcome.invalid.slice(0, internals.maxReported)) {
+        io.err(`${file}:${line}: ${reason}`);
+    }
+
+    if (outcome.invalid.length > internals.maxReported) {
+        io.err(`… and ${outcome.invalid.length - internals.maxReported} more invalid line(s)`);
+    }
+
+    if (interrupted) {
+        const cause = interrupted.cause;
+        const where = cause instanceof IksError && cause.code === 'STORE_UNAVAILABLE' ? ` (store: ${storeName})` : '';
+        io.err(`import stopped after writing ${outcome.imported} of ${interrupted.total} key(s)${outcome.revoked > 0 ? ` and leaving ${outcome.revoked} revoked key(s) revoked` : ''}: ${describeError(cause)}${where}; importing the file again is safe (keys already written are written again)`);
+        return internals.exit.failed;
+    }
+
+    if (outcome.invalid.length > 0 && !options.skipInvalid) {
+        io.err(`nothing imported: ${outcome.invalid.length} invalid line(s); fix them or use --skip-invalid`);
+        return internals.exit.failed;
+    }
+
+    io.out(`imported ${outcome.imported} key(s)${outcome.invalid.length > 0 ? `, skipped ${outcome.invalid.length} invalid line(s)` : ''}${outcome.revoked > 0 ? `, left ${outcome.revoked} revoked key(s) revoked (a revocation is final)` : ''}${outcome.duplicates > 0 ? `, counted ${outcome.duplicates} repeated line(s) once (same name and key: the last one counts)` : ''}`);
+    return internals.exit.ok;
+}

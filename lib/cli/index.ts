@@ -13,7 +13,7 @@ import { IksError } from '../errors';
 import { exportZoneText } from '../zone/export';
 import { keyAlgorithm, positiveInteger, timeoutMs } from './arguments';
 import { storeFor, storeLabel, withStore } from './store';
-import { importFile, maxReportedErrors } from './import';
+import { runImport } from './import';
 import { runUpdater, type UpdaterCommandOptions } from './updater';
 import { addKeyCommands, initDomain } from './keys';
 import { runLookup, type LookupOptions } from './lookup';
@@ -173,25 +173,8 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         .action(async (file: string, options: { skipInvalid?: boolean }) => {
 
             const config = configFrom(program);
-            await withStore(config, async (store) => {
-
-                const outcome = await importFile(file, store, { domain: config.domain, skipInvalid: options.skipInvalid ?? false, progress: process.stderr.isTTY === true });
-                for (const { line, reason } of outcome.invalid.slice(0, maxReportedErrors)) {
-                    io.err(`${file}:${line}: ${reason}`);
-                }
-
-                if (outcome.invalid.length > maxReportedErrors) {
-                    io.err(`… and ${outcome.invalid.length - maxReportedErrors} more invalid line(s)`);
-                }
-
-                if (outcome.invalid.length > 0 && !options.skipInvalid) {
-                    io.err(`nothing imported: ${outcome.invalid.length} invalid line(s); fix them or use --skip-invalid`);
-                    result.code = internals.exit.failed;
-                    return;
-                }
-
-                io.out(`imported ${outcome.imported} key(s)${outcome.invalid.length > 0 ? `, skipped ${outcome.invalid.length} invalid line(s)` : ''}${outcome.revoked > 0 ? `, left ${outcome.revoked} revoked key(s) revoked (a revocation is final)` : ''}`);
-            });
+            const importOptions = { domain: config.domain, skipInvalid: options.skipInvalid ?? false, progress: process.stderr.isTTY === true };
+            result.code = await withStore(config, (store) => runImport(file, store, importOptions, io, storeLabel(config)));
         });
 
     program.command('lookup')

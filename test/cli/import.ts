@@ -1,16 +1,26 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
-import { importFile, registrationFromLine } from '../../lib/cli/import';
-import { InvalidInput } from '../../lib/errors';
-import { makeDomain, tempFile, type TestDomain } from '../helpers/domain';
+import { ImportInterrupted, importFile, registrationFromLine, runImport } from '../../lib/cli/import';
+import { InvalidInput, StoreUnavailable } from '../../lib/errors';
+import type { Registration } from '../../lib/store/types';
+import { makeDomain, overrideStore, tempFile, type TestDomain } from '../helpers/domain';
+import { iksBin } from '../helpers/process';
 
 export const lab = Lab.script();
 const { describe, it, beforeEach, afterEach } = lab;
 
 const pem = () => generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }) as string;
+
+/** Output lines captured from runImport. */
+function capture() {
+
+    const io = { out: [] as string[], err: [] as string[] };
+    return { io, output: { out: (line: string) => io.out.push(line), err: (line: string) => io.err.push(line) } };
+}
 
 describe('iks import', () => {
 
@@ -36,7 +46,7 @@ describe('iks import', () => {
         ];
 
         const outcome = await importFile(tempFile('keys.jsonl', lines.join('\n')), domain.store, { domain: 'example.test', batchSize: 2 });
-        expect(outcome).to.equal({ imported: 3, revoked: 0, invalid: [] });
+        expect(outcome).to.equal({ imported: 3, revoked: 0, duplicates: 0, invalid: [] });
         expect(await domain.store.getRegistrations('carol@example.test')).to.have.length(2);
         const [dave] = await domain.store.getRegistrations('Dave@example.test');
         expect(dave!.expiresAt).to.equal(Date.UTC(2099, 0, 1));
@@ -73,11 +83,11 @@ describe('iks import', () => {
 
         const key = pem();
         const file = tempFile('keys.jsonl', JSON.stringify({ name: 'fay@example.test', key }));
-        expect(await importFile(file, domain.store, { domain: 'example.test' })).to.equal({ imported: 1, revoked: 0, invalid: [] });
+        expect(await importFile(file, domain.store, { domain: 'example.test' })).to.equal({ imported: 1, revoked: 0, duplicates: 0, invalid: [] });
         const [stored] = await domain.store.getRegistrations('fay@example.test');
         await domain.store.putRegistrations([{ ...stored!, revokedAt: Date.now() }]);
 
-        expect(await importFile(file, domain.store, { domain: 'example.test' })).to.equal({ imported: 0, revoked: 1, invalid: [] });
+        expect(await importFile(file, domain.store, { domain: 'example.test' })).to.equal({ imported: 0, revoked: 1, duplicates: 0, invalid: [] });
         expect((await domain.store.getRegistrations('fay@example.test'))[0]!.revokedAt).to.be.a.number();
     });
 
@@ -88,5 +98,165 @@ describe('iks import', () => {
         const key = pem();
         expect(() => registrationFromLine(JSON.stringify({ name: 'a@example.test', key, expires: '+010000-01-01T00:00:00Z' }), 'example.test', Date.now())).to.throw(InvalidInput, /after 9999-12-31T23:59:59Z/);
         expect(registrationFromLine(JSON.stringify({ name: 'a@example.test', key, expires: '9999-12-31T23:59:59Z' }), 'example.test', Date.now()).expiresAt).to.equal(Date.UTC(9999, 11, 31, 23, 59, 59));
+    });
+
+    it('checks every line against one time, so an expiry passing while it writes cannot leave it half done', async () => {
+
+        let time = Date.UTC(2030, 0, 1);
+        let reads = 0;
+        const now = () => {
+
+            reads++;
+            return time;
+        };
+
+        const lines = [0, 1, 2, 3].map((i) => JSON.stringify({ name: `u${i}@example.test`, key: pem() }));
+        lines.push(JSON.stringify({ name: 'late@example.test', key: pem(), expires: new Date(time + 5000).toISOString() }));
+        // A slow store: each batch takes 10 s, so the last line's expiry passes before it is written.
+        const store = overrideStore(domain.store, {
+            putRegistrations: (registrations: readonly Registration[]) => {
+
+                time += 10_000;
+                return domain.store.putRegistrations(registrations);
+            }
+        });
+
+        const outcome = await importFile(tempFile('keys.jsonl', lines.join('\n')), store, { domain: 'example.test', batchSize: 2, now });
+        expect(outcome).to.equal({ imported: 5, revoked: 0, duplicates: 0, invalid: [] });
+        expect(reads).to.equal(1);
+        const [late] = await domain.store.getRegistrations('late@example.test');
+        expect(late!.registeredAt).to.equal(Date.UTC(2030, 0, 1));
+        expect(await domain.store.queueDepth()).to.equal(5);
+    });
+
+    it('imports from a pipe (iks import /dev/stdin), reading it once', async () => {
+
+        const lines = [
+            JSON.stringify({ name: 'pipe@example.test', key: pem() }),
+            JSON.stringify({ name: 'line@example.test', key: pem(), usage: ['sign'] })
+        ];
+
+        // Through a shell's pipe, as people run it (Node would give the child a socket instead).
+        const file = tempFile('keys.jsonl', `${lines.join('\n')}\n`);
+        const env = { ...process.env, IKS_FROM_SOURCE: '1', IKS_DATA_DIR: domain.dataDir, IKS_DOMAIN: 'example.test', IKS_REDIS_URL: '', IKS_LOG_LEVEL: 'warn' };
+        const result = spawnSync('sh', ['-c', 'cat "$0" | "$1" "$2" import /dev/stdin', file, process.execPath, iksBin], { env, encoding: 'utf8', timeout: 120_000 });
+        expect(result.status, result.stderr).to.equal(0);
+        expect(result.stdout).to.equal('imported 2 key(s)\n');
+        expect(await domain.store.getRegistrations('pipe@example.test')).to.have.length(1);
+        expect(await domain.store.getRegistrations('line@example.test')).to.have.length(1);
+    });
+
+    it('says how many keys were written when the store fails partway, and exits 2', async () => {
+
+        const lines = [0, 1, 2, 3, 4].map((i) => JSON.stringify({ name: `u${i}@example.test`, key: pem() }));
+        const file = tempFile('keys.jsonl', lines.join('\n'));
+        let calls = 0;
+        const store = overrideStore(domain.store, {
+            putRegistrations: (registrations: readonly Registration[]) => {
+
+                if (++calls === 2) {
+                    return Promise.reject(new StoreUnavailable('the store did not answer'));
+                }
+
+                return domain.store.putRegistrations(registrations);
+            }
+        });
+
+        const error = await expect(importFile(file, store, { domain: 'example.test', batchSize: 2 })).to.reject(ImportInterrupted);
+        expect((error as ImportInterrupted).result).to.equal({ imported: 2, revoked: 0, duplicates: 0, invalid: [] });
+        expect((error as ImportInterrupted).total).to.equal(5);
+        expect(error.message).to.equal('stopped after writing 2 of 5 key(s): STORE_UNAVAILABLE: the store did not answer');
+
+        calls = 0;
+        const { io, output } = capture();
+        expect(await runImport(file, store, { domain: 'example.test', batchSize: 2 }, output, 'the embedded store in /data')).to.equal(2);
+        expect(io.out).to.equal([]);
+        expect(io.err).to.equal(['import stopped after writing 2 of 5 key(s): STORE_UNAVAILABLE: the store did not answer (store: the embedded store in /data); importing the file again is safe (keys already written are written again)']);
+        expect(await domain.store.getRegistrations('u1@example.test')).to.have.length(1);
+        expect(await domain.store.getRegistrations('u2@example.test')).to.equal([]);
+
+        const { io: again, output: againOutput } = capture();
+        expect(await runImport(file, domain.store, { domain: 'example.test', batchSize: 2 }, againOutput, 'the embedded store in /data')).to.equal(0);
+        expect(again.out).to.equal(['imported 5 key(s)']);
+    });
+
+    it('reports a failure that is not the store\'s as it is, with the revoked keys it left', async () => {
+
+        const key = pem();
+        const file = tempFile('keys.jsonl', [JSON.stringify({ name: 'fay@example.test', key }), 'bad', JSON.stringify({ name: 'gus@example.test', key: pem() })].join('\n'));
+        await importFile(file, domain.store, { domain: 'example.test', skipInvalid: true });
+        const [stored] = await domain.store.getRegistrations('fay@example.test');
+        await domain.store.putRegistrations([{ ...stored!, revokedAt: Date.now() }]);
+        let calls = 0;
+        const store = overrideStore(domain.store, {
+            putRegistrations: (registrations: readonly Registration[]) => (++calls === 2 ? Promise.reject(new Error('out of memory')) : domain.store.putRegistrations(registrations))
+        });
+
+        const { io, output } = capture();
+        expect(await runImport(file, store, { domain: 'example.test', batchSize: 1, skipInvalid: true }, output, 'unused')).to.equal(2);
+        expect(io.err).to.equal([
+            `${file}:2: not a JSON object`,
+            'import stopped after writing 0 of 2 key(s) and leaving 1 revoked key(s) revoked: out of memory; importing the file again is safe (keys already written are written again)'
+        ]);
+    });
+
+    it('counts a line repeating the name and key of an earlier line once, the last one counting', async () => {
+
+        const key = pem();
+        const lines = [
+            JSON.stringify({ name: 'carol@example.test', key, usage: ['sign'] }),
+            JSON.stringify({ name: 'dave@example.test', key }),
+            JSON.stringify({ name: 'carol@EXAMPLE.test', key, usage: ['encrypt'] })
+        ];
+
+        const file = tempFile('keys.jsonl', lines.join('\n'));
+        expect(await importFile(file, domain.store, { domain: 'example.test' })).to.equal({ imported: 2, revoked: 0, duplicates: 1, invalid: [] });
+        expect((await domain.store.getRegistrations('carol@example.test')).map((registration) => registration.usage)).to.equal([['encrypt']]);
+
+        const { io, output } = capture();
+        expect(await runImport(file, domain.store, { domain: 'example.test' }, output, 'unused')).to.equal(0);
+        expect(io.out).to.equal(['imported 2 key(s), counted 1 repeated line(s) once (same name and key: the last one counts)']);
+    });
+
+    it('reports invalid lines as the CLI did, at most 20 of them', async () => {
+
+        const lines = [JSON.stringify({ name: 'carol@example.test', key: pem() }), ...Array.from({ length: 22 }, () => 'bad')];
+        const file = tempFile('keys.jsonl', lines.join('\n'));
+        const { io, output } = capture();
+        expect(await runImport(file, domain.store, { domain: 'example.test' }, output, 'unused')).to.equal(2);
+        expect(io.out).to.equal([]);
+        expect(io.err).to.have.length(22);
+        expect(io.err[0]).to.equal(`${file}:2: not a JSON object`);
+        expect(io.err.slice(20)).to.equal(['… and 2 more invalid line(s)', 'nothing imported: 22 invalid line(s); fix them or use --skip-invalid']);
+        expect(await domain.store.getRegistrations('carol@example.test')).to.equal([]);
+
+        const { io: skipped, output: skippedOutput } = capture();
+        expect(await runImport(file, domain.store, { domain: 'example.test', skipInvalid: true }, skippedOutput, 'unused')).to.equal(0);
+        expect(skipped.out).to.equal(['imported 1 key(s), skipped 22 invalid line(s)']);
+    });
+
+    it('numbers lines across reads as readline does, and refuses an over-long line', async () => {
+
+        const valid = JSON.stringify({ name: 'carol@example.test', key: pem() });
+        // Padded so that its CRLF falls across the first read (64 KiB): one line end, not two.
+        const padded = `${valid}${' '.repeat(64 * 1024 - 1 - valid.length)}`;
+        const content = `${padded}\r\nbad\r${JSON.stringify({ name: 'dave@example.test', key: pem() })}\r\n\n${'x'.repeat(200_000)}\nbad`;
+        const outcome = await importFile(tempFile('keys.jsonl', content), domain.store, { domain: 'example.test', skipInvalid: true });
+        expect(outcome.imported).to.equal(2);
+        expect(outcome.invalid).to.equal([
+            { line: 2, reason: 'not a JSON object' },
+            { line: 5, reason: 'line is longer than 65536 bytes' },
+            { line: 6, reason: 'not a JSON object' }
+        ]);
+    });
+
+    it('refuses an input too large to hold, writing nothing', async () => {
+
+        const many = tempFile('many.jsonl', `${JSON.stringify({ name: 'carol@example.test', key: pem() })}\n${'x\n'.repeat(100_000)}`);
+        await expect(importFile(many, domain.store, { domain: 'example.test', skipInvalid: true })).to.reject(InvalidInput, `${many} has more than 100000 lines; nothing imported: split it into smaller files (each is imported all or nothing)`);
+
+        const large = tempFile('large.jsonl', `${JSON.stringify({ name: 'carol@example.test', key: pem() })}\n${' '.repeat(64 * 1024 * 1024)}`);
+        await expect(importFile(large, domain.store, { domain: 'example.test' })).to.reject(InvalidInput, `${large} is larger than 64 MiB; nothing imported: split it into smaller files (each is imported all or nothing)`);
+        expect(await domain.store.getRegistrations('carol@example.test')).to.equal([]);
     });
 });

@@ -13,7 +13,7 @@ import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import { StoreUnavailable } from '../errors';
 import { makeDirectory } from '../files';
 import { RateLimiterFailures } from './failure-limiter';
-import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
+import type { FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
 
 export interface EmbeddedStoreOptions {
     readonly path: string;

@@ -63,7 +63,8 @@ export class Ed25519Key {
     }
 }
 
-function rawPublicKey(publicKey: KeyObject): Buffer {
+/** The raw octets of an EdDSA/X25519 key object (its JWK `x`), exported once per key. */
+export function rawPublicKey(publicKey: KeyObject): Buffer {
 
     let raw = internals.rawKeys.get(publicKey);
     if (raw === undefined) {

@@ -8,7 +8,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 
 import { InvalidKey } from '../errors';
-import { Ed25519Key, verifyEd25519 } from '../keys/ed25519';
+import { Ed25519Key, rawPublicKey, verifyEd25519 } from '../keys/ed25519';
 import { edwardsKeyProblem } from '../keys/edwards';
 import type { VerificationKey } from '../keys/verification-keys';
 import type { Assertion } from './request';
@@ -55,16 +55,11 @@ function isWeakEdwardsKey(publicKey: VerificationKey): boolean {
     let weak = internals.weakKeys.get(publicKey);
     if (weak === undefined) {
         const algorithm = publicKey instanceof Ed25519Key ? 'ed25519' : publicKey.asymmetricKeyType;
-        weak = (algorithm === 'ed25519' || algorithm === 'ed448') && edwardsKeyProblem(algorithm, rawEdwardsKey(publicKey)) !== null;
+        weak = (algorithm === 'ed25519' || algorithm === 'ed448') && edwardsKeyProblem(algorithm, publicKey instanceof Ed25519Key ? publicKey.raw : rawPublicKey(publicKey)) !== null;
         internals.weakKeys.set(publicKey, weak);
     }
 
     return weak;
-}
-
-function rawEdwardsKey(publicKey: VerificationKey): Buffer {
-
-    return publicKey instanceof Ed25519Key ? publicKey.raw : Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
 }
 
 function verifyWith(publicKey: VerificationKey, message: Buffer, signature: Buffer): boolean {

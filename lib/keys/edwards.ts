@@ -26,7 +26,7 @@ const internals = {
     }
 };
 
-function power(base: bigint, exponent: bigint, modulus: bigint): bigint {
+export function power(base: bigint, exponent: bigint, modulus: bigint): bigint {
 
     let result = 1n;
     let b = base % modulus;
@@ -80,7 +80,8 @@ function smallOrder25519(): Set<bigint> {
     return small;
 }
 
-function smallOrderYs(algorithm: 'ed25519' | 'ed448'): Set<bigint> {
+/** The y-coordinates of the curve's points of small order (computed once). */
+export function smallOrderYs(algorithm: 'ed25519' | 'ed448'): ReadonlySet<bigint> {
 
     const curve = internals[algorithm];
     curve.small ??= algorithm === 'ed25519' ? smallOrder25519() : new Set([0n, 1n, curve.p - 1n]);

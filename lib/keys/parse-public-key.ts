@@ -13,6 +13,7 @@ import { InvalidKey } from '../errors';
 import { FORBIDDEN_CHARACTER } from '../xml/characters';
 import { sha256Hex, spkiDer } from './digest';
 import { edwardsKeyProblem } from './edwards';
+import { montgomeryKeyProblem } from './montgomery';
 import type { KeyAlgorithm, KeyFormat, PublicKeyInfo } from './types';
 
 const internals = {
@@ -24,6 +25,7 @@ const internals = {
     // OpenSSL refuses to verify with an exponent of more than 64 bits once the modulus is over
     // 3072 bits: such a key would register and then never verify anything.
     maxRsaExponent: 1n << 64n,
+    rawKeyBytes: { ed25519: 32, ed448: 57, x25519: 32, x448: 56 },
     curves: new Map<string, { readonly curve: string; readonly size: number }>([
         ['prime256v1', { curve: 'P-256', size: 256 }],
         ['secp384r1', { curve: 'P-384', size: 384 }],
@@ -268,12 +270,12 @@ function readOpenSsh(container: string): ReadKey {
 function describeSpki(spki: Buffer, measured: { algorithm: KeyAlgorithm; size: number; curve?: string }, format: KeyFormat, container: string): PublicKeyInfo {
 
     const { algorithm, size, curve } = measured;
-    if (algorithm === 'ed25519' || algorithm === 'ed448') {
-        // The SPKI ends with the raw key (RFC 8410 §4): 32 or 57 octets.
-        const problem = edwardsKeyProblem(algorithm, spki.subarray(spki.length - (algorithm === 'ed25519' ? 32 : 57)));
-        if (problem !== null) {
-            throw new InvalidKey(problem);
-        }
+    // These SPKIs end with the raw key (RFC 8410 §4).
+    const problem = algorithm === 'ed25519' || algorithm === 'ed448' ? edwardsKeyProblem(algorithm, spki.subarray(spki.length - internals.rawKeyBytes[algorithm])) :
+        algorithm === 'x25519' || algorithm === 'x448' ? montgomeryKeyProblem(algorithm, spki.subarray(spki.length - internals.rawKeyBytes[algorithm])) :
+        null;
+    if (problem !== null) {
+        throw new InvalidKey(problem);
     }
 
     const fingerprint = sha256Hex(spki);

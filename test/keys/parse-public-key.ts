@@ -12,6 +12,7 @@ import Sshpk from 'sshpk';
 import { InvalidKey } from '../../lib/errors';
 import { parsePublicKey, type KeyAlgorithm } from '../../lib/keys';
 import { smallOrderEncodings } from '../../lib/keys/edwards';
+import { smallOrderMontgomeryEncodings } from '../../lib/keys/montgomery';
 
 export const lab = Lab.script();
 const { describe, it, before, after } = lab;
@@ -329,6 +330,30 @@ describe('parsePublicKey()', () => {
                 const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
                 const forgery = Buffer.concat([identity, Buffer.alloc(32)]);
                 expect(Array.from({ length: 64 }, (_, i) => verify(null, Buffer.from(`message ${i}`), key, forgery)).some(Boolean)).to.be.true();
+            }
+        });
+
+        it('X25519 and X448 keys of small order, with which every shared secret is predictable, and non-canonical ones', () => {
+
+            const spki = { x25519: Buffer.from('302a300506032b656e032100', 'hex'), x448: Buffer.from('3042300506032b656f033900', 'hex') };
+            for (const algorithm of ['x25519', 'x448'] as const) {
+                const encodings = smallOrderMontgomeryEncodings(algorithm);
+                expect(encodings).to.have.length(algorithm === 'x25519' ? 5 : 3);
+                for (const raw of encodings) {
+                    rejects(armor('PUBLIC KEY', Buffer.concat([spki[algorithm], raw])), /X(25519|448) public key is a point of small order/);
+                }
+            }
+
+            // Generated keys still pass (the container check reads the right octets).
+            for (const algorithm of ['x25519', 'x448'] as const) {
+                const der = generateKeyPairSync(algorithm as 'x25519').publicKey.export({ type: 'spki', format: 'der' });
+                expect(der.subarray(0, 12)).to.equal(spki[algorithm]);
+                expect(parsePublicKey(armor('PUBLIC KEY', der)).algorithm).to.equal(algorithm);
+                const topBit = Buffer.from(der);
+                if (algorithm === 'x25519') {
+                    topBit[topBit.length - 1]! |= 0x80;
+                    rejects(armor('PUBLIC KEY', topBit), /not canonically encoded/);
+                }
             }
         });
 

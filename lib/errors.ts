@@ -198,6 +198,17 @@ export class StoreUnavailable extends IksError {
 }
 
 /**
+ * A conditional write of registrations (Store.putRegistrations with `ifVersion`) found the
+ * name's registrations changed since they were read: nothing was written. The caller reads
+ * them again and decides again.
+ */
+export class RegistrationsChanged extends IksError {
+    constructor() {
+        super('REGISTRATIONS_CHANGED', 'the registrations of the name changed since they were read; nothing was written');
+    }
+}
+
+/**
  * A registration request (paper §5.2) that is not a well-formed IKS SOAP request. `soapCode`
  * is the SOAP 1.2 fault code (§5.4.6) it is answered with; `subcode` our finer reason.
  */

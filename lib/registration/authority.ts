@@ -9,13 +9,13 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 
-import { excerpt, InvalidKey, InvalidName, InvalidRequest, ReplayedRequest, StaleRequest } from '../errors';
+import { excerpt, InvalidKey, InvalidName, InvalidRequest, RegistrationsChanged, ReplayedRequest, StaleRequest } from '../errors';
 import { parsePublicKey } from '../keys';
 import { VerificationKeys } from '../keys/verification-keys';
 import type { PublicKeyInfo, SigningKey } from '../keys/types';
 import { parseName } from '../names';
 import { isActive, keyMetadataOf, registrationOf } from '../store/registration';
-import type { FailureLimiter, Registration, Store } from '../store/types';
+import type { FailureLimiter, Registration, Store, VersionedRegistrations } from '../store/types';
 import type { AuthenticationMethod, RegisteredKey, RegistrationAnswerDocument } from '../xml/types';
 import { clientNetwork } from './client-network';
 import { openPassword, verifyPassword } from './password';
@@ -56,28 +56,39 @@ export type Decision = Omit<RegistrationAnswerDocument, 'type' | 'issuedAt' | 'n
 class DecisionReads {
 
     readonly #store: Store;
-    readonly #registrations = new Map<string, Promise<Registration[]>>();
+    readonly #reads = new Map<string, Promise<VersionedRegistrations>>();
 
     constructor(store: Store) {
 
         this.#store = store;
     }
 
-    registrations(name: string): Promise<Registration[]> {
+    #read(name: string): Promise<VersionedRegistrations> {
 
-        let read = this.#registrations.get(name);
+        let read = this.#reads.get(name);
         if (read === undefined) {
-            read = this.#store.getRegistrations(name);
-            this.#registrations.set(name, read);
+            read = this.#store.readRegistrations(name);
+            this.#reads.set(name, read);
         }
 
         return read;
     }
 
+    async registrations(name: string): Promise<Registration[]> {
+
+        return (await this.#read(name)).registrations;
+    }
+
+    /** The version `name`'s registrations were read at: a change decided on them is written only at it. */
+    async version(name: string): Promise<number> {
+
+        return (await this.#read(name)).version;
+    }
+
     /** Starts reading `name`'s registrations; a failure surfaces when they are awaited. */
     prefetch(name: string): void {
 
-        this.registrations(name).catch(() => {});
+        this.#read(name).catch(() => {});
     }
 
     async registration(name: string, keyId: string): Promise<Registration | null> {
@@ -100,7 +111,9 @@ const internals = {
     // freshness check at the window's edge must still find it, even if the store's clock is
     // ahead of ours or the write lands a round trip later.
     nonceMargin: 60_000,
-    passwordRefused: 'the user name or password was not accepted'
+    passwordRefused: 'the user name or password was not accepted',
+    // Decisions made again when the name's keys change between their read and the write.
+    decisionAttempts: 3
 };
 
 function registeredKeyOf(registration: Registration, now: number): RegisteredKey {
@@ -137,7 +150,7 @@ export class RegistrationAuthority {
      */
     async decide(request: RegistrationRequest, clientAddress: string): Promise<Decision> {
 
-        const { domain, store, replayWindow } = this.#settings;
+        const { store, replayWindow } = this.#settings;
         const now = this.#now();
 
         const name = this.#ownName(request.name, 'Name');
@@ -149,35 +162,61 @@ export class RegistrationAuthority {
         // Authenticating with the name's own key and every change read the name's
         // registrations: ask for them in the nonce check's round trip. A read is harmless if
         // the nonce turns out to be a replay.
-        const reads = new DecisionReads(store);
+        let reads = new DecisionReads(store);
         reads.prefetch(name);
         if (!(await store.rememberNonce(name, request.nonce, request.timestamp + replayWindow + internals.nonceMargin))) {
             throw new ReplayedRequest(`the nonce of this request was already used for ${name}; every request needs a new nonce`);
         }
 
         const base = { name, operation: request.operation, requestDigest: digest.toString('hex'), method: request.authentication.method };
-        const authenticated = await this.#authenticate(request, digest, clientAddress, now, reads);
-        if ('failed' in authenticated) {
-            return { ...base, outcome: 'authentication-failed', acceptedMethods: this.#settings.methods, reason: authenticated.failed };
-        }
+        let authenticated = await this.#authenticate(request, digest, clientAddress, now, reads);
+        for (let attempt = 1; ; ++attempt) {
+            if ('failed' in authenticated) {
+                return { ...base, outcome: 'authentication-failed', acceptedMethods: this.#settings.methods, reason: authenticated.failed };
+            }
 
-        if ('lockedFor' in authenticated) {
-            return { ...base, outcome: 'locked', retryAt: now + authenticated.lockedFor, reason: authenticated.reason };
-        }
+            if ('lockedFor' in authenticated) {
+                return { ...base, outcome: 'locked', retryAt: now + authenticated.lockedFor, reason: authenticated.reason };
+            }
 
-        const withPrincipal = { ...base, principal: authenticated.principal };
-        if (authenticated.principal !== name) {
-            return { ...withPrincipal, outcome: 'not-authorized', reason: `${authenticated.principal} may manage only its own keys, not those of ${name}` };
+            const withPrincipal = { ...base, principal: authenticated.principal };
+            if (authenticated.principal !== name) {
+                return { ...withPrincipal, outcome: 'not-authorized', reason: `${authenticated.principal} may manage only its own keys, not those of ${name}` };
+            }
+
+            try {
+                return { ...withPrincipal, ...await this.#operate(name, request, now, reads) };
+            }
+            catch (error) {
+                if (!(error instanceof RegistrationsChanged)) {
+                    throw error;
+                }
+
+                if (attempt === internals.decisionAttempts) {
+                    return { ...withPrincipal, outcome: 'refused', reason: `the keys of ${name} changed ${attempt} times while this request was decided; send it again with a new nonce` };
+                }
+            }
+
+            // The name's keys changed between the read and the write: decide again on what is
+            // stored now. A user-key request authenticated with one of those keys, so it is
+            // authenticated again (a key revoked meanwhile authenticates nothing).
+            reads = new DecisionReads(store);
+            if (request.authentication.method === 'user-key') {
+                authenticated = await this.#userKey(request.authentication, digest, now, reads);
+            }
         }
+    }
+
+    async #operate(name: string, request: RegistrationRequest, now: number, reads: DecisionReads): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason' | 'keys'>> {
 
         switch (request.operation) {
             case 'register':
-                return { ...withPrincipal, ...await this.#register(name, request, now, reads) };
+                return await this.#register(name, request, now, reads);
             case 'revoke':
-                return { ...withPrincipal, ...await this.#revoke(name, request.keyId, request.reason, now, reads) };
+                return await this.#revoke(name, request.keyId, request.reason, now, reads);
             default: {
                 const keys = (await reads.registrations(name)).map((registration) => registeredKeyOf(registration, now));
-                return { ...withPrincipal, outcome: 'accepted', ...(keys.length > 0 ? { keys } : {}), reason: `${keys.length} key(s) registered for ${name} in ${domain}` };
+                return { outcome: 'accepted', ...(keys.length > 0 ? { keys } : {}), reason: `${keys.length} key(s) registered for ${name} in ${this.#settings.domain}` };
             }
         }
     }
@@ -399,7 +438,8 @@ export class RegistrationAuthority {
 
         // Registering an active key again updates its usage and expiry; the store keeps a key
         // revoked since it was read above as it is.
-        const unwritten = await store.putRegistrations([registrationOf(name, key, request.usage, same?.registeredAt ?? now, request.expiresAt)]);
+        // Written only if nothing changed since the read: the limits above hold for what is stored.
+        const unwritten = await store.putRegistrations([registrationOf(name, key, request.usage, same?.registeredAt ?? now, request.expiresAt)], { ifVersion: await reads.version(name) });
         if (unwritten.length > 0) {
             return revokedRefusal();
         }

@@ -10,10 +10,10 @@ import * as Path from 'node:path';
 import Database from 'better-sqlite3';
 import { RateLimiterSQLite } from 'rate-limiter-flexible';
 
-import { StoreUnavailable } from '../errors';
+import { RegistrationsChanged, StoreUnavailable } from '../errors';
 import { makeDirectory } from '../files';
 import { RateLimiterFailures } from './failure-limiter';
-import type { FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
+import type { FailedJob, FailureLimiter, FailureLimiterOptions, PutRegistrationsOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord, VersionedRegistrations } from './types';
 
 export interface EmbeddedStoreOptions {
     readonly path: string;
@@ -79,7 +79,8 @@ export class EmbeddedStore implements Store {
     readonly #db: Database.Database;
     readonly #statements;
     readonly #enqueueMany: (names: readonly string[], dueAt: number) => void;
-    readonly #putRegistrations: (registrations: readonly Registration[], now: number) => Registration[];
+    readonly #putRegistrations: Database.Transaction<(registrations: readonly Registration[], now: number, ifVersion: number | undefined) => Registration[] | null>;
+    readonly #readRegistrations: (name: string) => VersionedRegistrations;
     readonly #replace: (name: string, documents: ReadonlyMap<string, StoredDocument>) => void;
     readonly #update: Database.Transaction<(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[], version: number) => boolean>;
     readonly #readForSigning: (name: string) => SigningInput;
@@ -165,7 +166,12 @@ export class EmbeddedStore implements Store {
             }
         });
 
-        this.#putRegistrations = db.transaction((registrations: readonly Registration[], now: number) => {
+        this.#putRegistrations = db.transaction((registrations: readonly Registration[], now: number, ifVersion: number | undefined) => {
+
+            // Store.putRegistrations: a conditional write (of one name) not over a change made since.
+            if (ifVersion !== undefined && (statements.getVersion.get(registrations[0]!.name)?.version ?? 0) !== ifVersion) {
+                return null;
+            }
 
             const revoked: Registration[] = [];
             const changed = new Set<string>();
@@ -217,6 +223,11 @@ export class EmbeddedStore implements Store {
                 statements.putDocument.run(name, slot, document.etag, document.signedAt, document.notAfter, document.body);
             }
         });
+
+        this.#readRegistrations = db.transaction((name: string): VersionedRegistrations => ({
+            registrations: statements.getRegistrations.all(name).map((row) => JSON.parse(row.json) as Registration),
+            version: statements.getVersion.get(name)?.version ?? 0
+        }));
 
         this.#readForSigning = db.transaction((name: string): SigningInput => ({
             registrations: statements.getRegistrations.all(name).map((row) => JSON.parse(row.json) as Registration),
@@ -363,9 +374,22 @@ export class EmbeddedStore implements Store {
         }
     }
 
-    async putRegistrations(registrations: readonly Registration[]): Promise<Registration[]> {
+    async putRegistrations(registrations: readonly Registration[], options: PutRegistrationsOptions = {}): Promise<Registration[]> {
 
-        const revoked = this.#guard(() => this.#putRegistrations(registrations, Date.now()));
+        if (options.ifVersion !== undefined && new Set(registrations.map((registration) => registration.name)).size > 1) {
+            throw new Error('putRegistrations: ifVersion needs registrations of one name');
+        }
+
+        if (registrations.length === 0) {
+            return [];
+        }
+
+        // IMMEDIATE: the version is checked and the registrations written under one write lock.
+        const revoked = this.#guard(() => this.#putRegistrations.immediate(registrations, Date.now(), options.ifVersion));
+        if (revoked === null) {
+            throw new RegistrationsChanged();
+        }
+
         this.#signalQueued();
         return revoked;
     }
@@ -373,6 +397,11 @@ export class EmbeddedStore implements Store {
     async getRegistrations(name: string): Promise<Registration[]> {
 
         return this.#guard(() => this.#statements.getRegistrations.all(name).map((row) => JSON.parse(row.json) as Registration));
+    }
+
+    async readRegistrations(name: string): Promise<VersionedRegistrations> {
+
+        return this.#guard(() => this.#readRegistrations(name));
     }
 
     async readForSigning(name: string): Promise<SigningInput> {

@@ -10,10 +10,10 @@ import * as Path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 
-import { StoreUnavailable } from '../errors';
+import { RegistrationsChanged, StoreUnavailable } from '../errors';
 import { RateLimiterFailures } from './failure-limiter';
 import { RedisKeys } from './keys';
-import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord } from './types';
+import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, PutRegistrationsOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord, VersionedRegistrations } from './types';
 
 export interface RedisStoreOptions {
     /** `redis://` / `rediss://` URL; or pass `client`. */
@@ -28,8 +28,9 @@ export interface RedisStoreOptions {
 }
 
 interface QueueCommands {
-    putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ...keyIdsAndJson: string[]): Promise<string[]>;
-    writeRegistrations(registrations: string, version: string, ...keyIdsAndJson: string[]): Promise<string[]>;
+    putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ifVersion: number | '', ...keyIdsAndJson: string[]): Promise<string[] | null>;
+    writeRegistrations(registrations: string, version: string, ifVersion: number | '', ...keyIdsAndJson: string[]): Promise<string[] | null>;
+    readRegistrations(registrations: string, version: string): Promise<[number, string[]]>;
     purgeRegistrations(registrations: string, version: string, readVersion: number, ...keyIds: string[]): Promise<number>;
     readForSigning(registrations: string, sources: string, version: string): Promise<[number, string[], string[]]>;
     claimJobs(pending: string, leased: string, leases: string, attempts: string, now: number, max: number, leaseMs: number, token: string): Promise<Array<string | number>>;
@@ -45,12 +46,12 @@ interface QueueCommands {
 
 /** A MULTI queueing putRegistrations script calls (ioredis adds defined commands to it). */
 interface ScriptTransaction {
-    putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ...keyIdsAndJson: string[]): ScriptTransaction;
+    putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ifVersion: '', ...keyIdsAndJson: string[]): ScriptTransaction;
     exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
 const internals = {
-    scripts: ['putRegistrations-3', 'writeRegistrations-2', 'purgeRegistrations-2', 'readForSigning-3', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-3', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    scripts: ['putRegistrations-3', 'writeRegistrations-2', 'readRegistrations-2', 'purgeRegistrations-2', 'readForSigning-3', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-3', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
     passingStates: /^(?:LOADING|BUSY|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/,
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
@@ -174,7 +175,7 @@ export class RedisStore implements Store {
         }
     }
 
-    async putRegistrations(registrations: readonly Registration[]): Promise<Registration[]> {
+    async putRegistrations(registrations: readonly Registration[], options: PutRegistrationsOptions = {}): Promise<Registration[]> {
 
         if (registrations.length === 0) {
             return [];
@@ -189,6 +190,21 @@ export class RedisStore implements Store {
             byName.set(registration.name, fields);
         }
 
+        const ifVersion = options.ifVersion ?? '';
+        if (ifVersion !== '' && byName.size > 1) {
+            throw new Error('putRegistrations: ifVersion needs registrations of one name');
+        }
+
+        // A conditional write that found the version moved wrote nothing (the scripts answer null).
+        const written = (keyIds: string[] | null): string[] => {
+
+            if (keyIds === null) {
+                throw new RegistrationsChanged();
+            }
+
+            return keyIds;
+        };
+
         // Name → the keyIds the scripts left as they were (revoked: a revocation is final).
         const kept: Array<[string, string[]]> = [];
         if (!this.#isCluster) {
@@ -196,12 +212,12 @@ export class RedisStore implements Store {
             // registrations land together. Several names (an import) go in one MULTI.
             if (byName.size === 1) {
                 const [name, fields] = byName.entries().next().value!;
-                kept.push([name, await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, ...fields))]);
+                kept.push([name, written(await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, ifVersion, ...fields)))]);
             }
             else {
                 const multi = this.#client.multi() as unknown as ScriptTransaction;
                 for (const [name, fields] of byName) {
-                    multi.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, ...fields);
+                    multi.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, '', ...fields);
                 }
 
                 // EXEC answers a script error inside the transaction as a result, not a rejection.
@@ -225,7 +241,7 @@ export class RedisStore implements Store {
             // which is harmless.
             const names = [...byName.keys()];
             await this.enqueue(names, now + internals.intentGrace);
-            kept.push(...await Promise.all([...byName].map(async ([name, fields]): Promise<[string, string[]]> => [name, await this.#call(() => this.#client.writeRegistrations(this.keys.registrations(name), this.keys.registrationsVersion(name), ...fields))])));
+            kept.push(...await Promise.all([...byName].map(async ([name, fields]): Promise<[string, string[]]> => [name, written(await this.#call(() => this.#client.writeRegistrations(this.keys.registrations(name), this.keys.registrationsVersion(name), ifVersion, ...fields)))])));
             await this.enqueue(names, now);
         }
 
@@ -242,6 +258,12 @@ export class RedisStore implements Store {
     static #registrationsOf(values: readonly string[]): Registration[] {
 
         return values.map((value) => JSON.parse(value) as Registration).sort((a, b) => a.keyId.localeCompare(b.keyId));
+    }
+
+    async readRegistrations(name: string): Promise<VersionedRegistrations> {
+
+        const [version, registrations] = await this.#call(() => this.#client.readRegistrations(this.keys.registrations(name), this.keys.registrationsVersion(name)));
+        return { version, registrations: RedisStore.#registrationsOf(registrations) };
     }
 
     async readForSigning(name: string): Promise<SigningInput> {

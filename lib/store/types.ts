@@ -70,6 +70,23 @@ export interface SigningInput {
     readonly sources: Map<string, DocumentSource>;
 }
 
+/** A name's registrations and the version they are at (see SigningInput), read in one step. */
+export interface VersionedRegistrations {
+    /** Sorted by key id. */
+    readonly registrations: Registration[];
+    readonly version: number;
+}
+
+export interface PutRegistrationsOptions {
+    /**
+     * Write only while the name's registrations are still at this version (readRegistrations):
+     * a decision made on what was read cannot land over a change made since. All
+     * registrations must then be of one name. Otherwise nothing is written and the write
+     * rejects with RegistrationsChanged.
+     */
+    readonly ifVersion?: number;
+}
+
 export interface QueueJob {
     readonly name: string;
     /** Deliveries so far, this one included. */
@@ -139,8 +156,10 @@ export interface Store {
      * revoked is not written, so a change read before a revocation and written after it
      * cannot bring the key back. Resolves with those of `registrations` left unwritten so.
      */
-    putRegistrations(registrations: readonly Registration[]): Promise<Registration[]>;
+    putRegistrations(registrations: readonly Registration[], options?: PutRegistrationsOptions): Promise<Registration[]>;
     getRegistrations(name: string): Promise<Registration[]>;
+    /** A name's registrations with their version, for a decision written with `ifVersion`. */
+    readRegistrations(name: string): Promise<VersionedRegistrations>;
     /**
      * What the signer builds a name's documents from, read in one atomic step: the
      * registrations, the version they are at (see updateDocuments) and the recorded sources of

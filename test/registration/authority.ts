@@ -154,6 +154,64 @@ function authoritySuite(label: string, makeStore?: () => Promise<{ store: Store;
             expect((await lowered.register(auth, undefined, ['iks-auth'])).outcome).to.equal('accepted');
         });
 
+        it('keeps racing registrations of one name within maxKeysPerName and maxRegistrationsPerName', async () => {
+
+            // Each request reads the name, then writes: all 20 read before any writes.
+            const [entity] = await makeEntities(domain.store, 1, 'racing');
+            const { register } = session(entity!);
+            const decisions = await Promise.all(Array.from({ length: 20 }, () => register(newKey())));
+            const accepted = decisions.filter((decision) => decision.outcome === 'accepted');
+            // The iks-auth key and 2 new keys make the 3 active keys allowed.
+            expect(accepted).to.have.length(internals.maxKeysPerName - 1);
+            expect(await domain.store.getRegistrations(entity!.name)).to.have.length(internals.maxKeysPerName);
+            for (const decision of decisions.filter((one) => one.outcome !== 'accepted')) {
+                expect(decision.outcome).to.equal('refused');
+                expect(decision.reason).to.match(/already has 3 active keys, the most this domain allows|changed 3 times while this request was decided; send it again with a new nonce/);
+            }
+
+            const [other] = await makeEntities(domain.store, 1, 'racing-stored');
+            const many = session(other!, { maxKeysPerName: 100 });
+            await Promise.all(Array.from({ length: 30 }, () => many.register(newKey())));
+            expect((await domain.store.getRegistrations(other!.name)).length).to.be.at.most(internals.maxRegistrationsPerName);
+            // Those that gave up after three changes were refused, not lost: one at a time fills the rest.
+            while ((await many.register(newKey())).outcome === 'accepted') {}
+            expect(await domain.store.getRegistrations(other!.name)).to.have.length(internals.maxRegistrationsPerName);
+        });
+
+        it('decides again when the name changes between the read and the write, and then refuses a key revoked meanwhile', async () => {
+
+            const [entity] = await makeEntities(domain.store, 1, 'revoked-meanwhile');
+            const store = domain.store;
+            // A store whose first conditional write sees the signing key revoked just before it.
+            let raced = false;
+            const putRegistrations: Store['putRegistrations'] = async (registrations, options) => {
+
+                if (options?.ifVersion !== undefined && !raced) {
+                    raced = true;
+                    const auth = (await store.getRegistration(entity!.name, entity!.authKeyId))!;
+                    await store.putRegistrations([{ ...auth, revokedAt: Date.now() }]);
+                }
+
+                return store.putRegistrations(registrations, options);
+            };
+
+            const racing = new Proxy(store, {
+                get: (target, property) => {
+
+                    const value = property === 'putRegistrations' ? putRegistrations : Reflect.get(target, property);
+                    return typeof value === 'function' && property !== 'putRegistrations' ? value.bind(target) : value;
+                }
+            });
+            const { register } = session(entity!, { store: racing });
+
+            const candidate = newKey();
+            const decision = await register(candidate);
+            expect(raced).to.be.true();
+            expect(decision.outcome).to.equal('authentication-failed');
+            expect(decision.reason).to.equal(`key ${entity!.authKeyId} is not an active iks-auth key of ${entity!.name}`);
+            expect(await store.getRegistration(entity!.name, parsePublicKey(candidate).id)).to.be.null();
+        });
+
         it('refuses a replay delivered in the last millisecond of the replay window', async () => {
 
             const [entity] = await makeEntities(domain.store, 1, 'edge');

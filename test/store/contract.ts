@@ -4,6 +4,7 @@
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
+import { RegistrationsChanged } from '../../lib/errors';
 import type { Store, StoredDocument } from '../../lib/store/types';
 import { makeRegistration } from '../helpers/domain';
 
@@ -149,6 +150,43 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
 
             // Names are counted apart.
             expect((await store.readForSigning('carol@example.test')).version).to.equal(0);
+        });
+
+        it('writes registrations decided on a read only at the version read, and nothing after a change (nothing due for signing)', async () => {
+
+            const name = 'bob@example.test';
+            expect(await store.readRegistrations(name)).to.equal({ registrations: [], version: 0 });
+            const first = makeRegistration(name);
+            expect(await store.putRegistrations([first], { ifVersion: 0 })).to.equal([]);
+            const read = await store.readRegistrations(name);
+            expect(read.registrations).to.equal([first]);
+            expect(read.version).to.equal((await store.readForSigning(name)).version);
+            const [job] = await store.claim(10, 1000);
+            await store.ack(job!);
+
+            // A change lands between the read and the conditional write: nothing is written.
+            const second = makeRegistration(name);
+            await store.putRegistrations([second]);
+            const [changed] = await store.claim(10, 1000);
+            await store.ack(changed!);
+            const third = makeRegistration(name);
+            await expect(store.putRegistrations([third], { ifVersion: read.version })).to.reject(RegistrationsChanged);
+            expect(await store.getRegistration(name, third.keyId)).to.be.null();
+            // (A cluster queues its intent ahead, then the write: see putRegistrations in redis.ts.)
+            expect(await store.claim(10, 1000)).to.equal([]);
+            const now = await store.readRegistrations(name);
+            expect(now.version).to.be.above(read.version);
+            expect(now.registrations).to.equal([first, second].sort((a, b) => a.keyId.localeCompare(b.keyId)));
+
+            // At the version read now it lands, and advances it; a revoked key still stays revoked.
+            expect(await store.putRegistrations([third], { ifVersion: now.version })).to.equal([]);
+            expect((await store.readRegistrations(name)).version).to.equal(now.version + 1);
+            await store.putRegistrations([{ ...first, revokedAt: Date.now() }]);
+            const revoked = await store.readRegistrations(name);
+            expect(await store.putRegistrations([first], { ifVersion: revoked.version })).to.equal([first]);
+
+            // One name only.
+            await expect(store.putRegistrations([makeRegistration(name), makeRegistration('carol@example.test')], { ifVersion: 0 })).to.reject(/one name/);
         });
 
         it('lists every name with registrations', async () => {

@@ -8,7 +8,9 @@
   (writeRegistrations-2.lua, the cluster's variant, keeps the same rule).
 
   A write advances the name's version, so a signer that read the registrations before it
-  cannot publish what it read (updateDocuments-3.lua).
+  cannot publish what it read (updateDocuments-3.lua). A write may itself be conditional on
+  the version: a registration decided on what was read (the per-name limits) does not land
+  over a change made since.
 
   Input:
     KEYS[1] registrations of the name (hash: keyId -> registration JSON)
@@ -16,16 +18,22 @@
     KEYS[3] version of the name's registrations (counter)
     ARGV[1] now (ms), the due time
     ARGV[2] the name
-    ARGV[3..] keyId, registration JSON pairs
+    ARGV[3] the version the registrations must be at, or '' for any
+    ARGV[4..] keyId, registration JSON pairs
 
   Output:
-    the keyIds not written because their stored registration is revoked
+    the keyIds not written because their stored registration is revoked, or false (nothing
+    written, nothing queued) when the version is not the one given
 ]]
+if ARGV[3] ~= '' and (tonumber(redis.call('GET', KEYS[3])) or 0) ~= tonumber(ARGV[3]) then
+  return false
+end
+
 -- LT: an earlier due time already queued wins; a new name is added.
 redis.call('ZADD', KEYS[2], 'LT', ARGV[1], ARGV[2])
 
 local revoked = {}
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local stored = redis.call('HGET', KEYS[1], ARGV[i])
   if stored and cjson.decode(stored).revokedAt ~= nil then
     table.insert(revoked, ARGV[i])
@@ -34,7 +42,7 @@ for i = 3, #ARGV, 2 do
   end
 end
 
-if #revoked < (#ARGV - 2) / 2 then
+if #revoked < (#ARGV - 3) / 2 then
   redis.call('INCR', KEYS[3])
 end
 

@@ -20,16 +20,39 @@ export const SIGNATURE_METHODS: Readonly<Record<SignatureAlgorithm, string>> = {
     'rsa-sha256': RSA_SHA256
 };
 
+/** The smallest RSA modulus the profile accepts (ARCHITECTURE.md §3: RSA ≥ 2048). */
+export const MIN_RSA_BITS = 2048;
+
 /**
  * The SignatureMethod a signature by `key` must carry, derived from the key itself so a
- * document cannot choose a weaker or different algorithm (no downgrade); null for key
- * types the profile does not use.
+ * document cannot choose a weaker or different algorithm (no downgrade); null for keys the
+ * profile does not use: anything but ECDSA P-256 and RSA of at least MIN_RSA_BITS.
  */
 export function signatureMethodFor(key: KeyObject): string | null {
 
-    switch (key.asymmetricKeyType) {
-        case 'ec': return ECDSA_SHA256;
-        case 'rsa': return RSA_SHA256;
-        default: return null;
+    const details = key.asymmetricKeyDetails;
+    if (key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1') {
+        return ECDSA_SHA256;
     }
+
+    if (key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= MIN_RSA_BITS) {
+        return RSA_SHA256;
+    }
+
+    return null;
+}
+
+/** How a key outside the profile is named in errors: its type, curve or modulus size. */
+export function describeKey(key: KeyObject): string {
+
+    const details = key.asymmetricKeyDetails;
+    if (key.asymmetricKeyType === 'rsa') {
+        return `RSA ${details?.modulusLength ?? '?'}-bit`;
+    }
+
+    if (key.asymmetricKeyType === 'ec') {
+        return `EC ${details?.namedCurve ?? '?'}`;
+    }
+
+    return key.asymmetricKeyType ?? key.type;
 }

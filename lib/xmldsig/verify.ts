@@ -18,7 +18,7 @@ import { BadSignature, InvalidKey, InvalidXml, NameMismatch, SignatureExpired, S
 import { parseXml, screenXml } from '../xml/parse';
 import { readDocument } from '../xml/read-document';
 import type { IksDocument, IksDocumentType } from '../xml/types';
-import { DS_NAMESPACE, ECDSA_SHA256, ENVELOPED_SIGNATURE, EXC_C14N, RSA_SHA256, SHA256_DIGEST, signatureMethodFor } from './profile';
+import { describeKey, DS_NAMESPACE, ECDSA_SHA256, ENVELOPED_SIGNATURE, EXC_C14N, MIN_RSA_BITS, RSA_SHA256, SHA256_DIGEST, signatureMethodFor } from './profile';
 
 export interface VerifyExpectation {
     /** The public key the document must be signed with (KSK or RSK, already trusted). */
@@ -214,7 +214,7 @@ export function verifyDocument(xml: string, expect: VerifyExpectation): IksDocum
 
     const signatureMethod = signatureMethodFor(expect.publicKey);
     if (signatureMethod === null) {
-        throw new InvalidKey(`Cannot verify with a ${expect.publicKey.asymmetricKeyType ?? expect.publicKey.type} key: IKS signatures use ECDSA or RSA`);
+        throw new InvalidKey(`Cannot verify with a ${describeKey(expect.publicKey)} key: IKS signatures use ECDSA P-256 or RSA of at least ${MIN_RSA_BITS} bits`);
     }
 
     const { signature, keyName } = checkProfile(xml, signatureMethod);

@@ -278,9 +278,26 @@ describe('verifyDocument()', () => {
         it('when the expected key is of a type the profile does not use', () => {
 
             const { publicKey } = generateKeyPairSync('ed25519');
-            expect(() => verifyDocument(signed, { ...expectation, publicKey })).to.throw(InvalidKey, 'Cannot verify with a ed25519 key: IKS signatures use ECDSA or RSA');
+            expect(() => verifyDocument(signed, { ...expectation, publicKey })).to.throw(InvalidKey, 'Cannot verify with a ed25519 key: IKS signatures use ECDSA P-256 or RSA of at least 2048 bits');
             expect(() => verifyDocument(signed, { ...expectation, publicKey: createSecretKey(Buffer.alloc(32)) })).to.throw(InvalidKey, /with a secret key/);
         });
+    });
+
+    describe('refuses keys weaker than or outside the profile, whatever they signed', () => {
+
+        // A domain could commit such a KSK in DNS; the client must still refuse what it signs.
+        for (const { label, pair, method } of [
+            { label: 'EC secp384r1', pair: () => generateKeyPairSync('ec', { namedCurve: 'P-384' }), method: 'ecdsa-p256-sha256' as const },
+            { label: 'EC secp256k1', pair: () => generateKeyPairSync('ec', { namedCurve: 'secp256k1' }), method: 'ecdsa-p256-sha256' as const },
+            { label: 'RSA 1024-bit', pair: () => generateKeyPairSync('rsa', { modulusLength: 1024 }), method: 'rsa-sha256' as const }
+        ]) {
+            it(`a ${label} key`, () => {
+
+                const { publicKey, privateKey } = pair();
+                const weak = renderAndSign(samples.KeyList, { algorithm: method, privateKey, publicKey, keyName: 'ksk-weak' } as SigningKey);
+                expect(() => verifyDocument(weak, { ...expectation, publicKey, keyName: 'ksk-weak' })).to.throw(InvalidKey, `Cannot verify with a ${label} key: IKS signatures use ECDSA P-256 or RSA of at least 2048 bits`);
+            });
+        }
     });
 
     describe('refuses correctly signed SignedInfo outside the profile', () => {

@@ -138,7 +138,8 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
 
             const config = configFrom(program);
             const outcome = ensureSignedZone(config, { force: options.force ?? false });
-            io.out(outcome.signed ? `signed ${config.domain} (${outcome.reason}); valid until ${new Date(outcome.zone.expiration * 1000).toISOString()}` : `${config.domain}: ${outcome.reason}`);
+            const validUntil = `valid until ${new Date(outcome.zone.expiration * 1000).toISOString()}`;
+            io.out(outcome.signed ? `signed ${config.domain} (${outcome.reason}); ${validUntil}` : `${config.domain}: ${outcome.reason}; ${validUntil}`);
             io.out(`trust anchor: ${zonePaths(config).trustAnchor}`);
         });
 

@@ -123,7 +123,11 @@ export async function finishKskRollover(config: IksConfig, store: Store, options
 
     const withdrawn = withdrawRetiredKsk(config.dataDir, config.domain, { overlap: options.overlap * 1000, ...(options.now !== undefined ? { now: options.now } : {}) });
     ensureSignedZone(config);
-    return [`KSK ${withdrawn.keyName} withdrawn: its commitment is gone from the signed zone`, ...publicationLines(config)];
+    return [
+        `KSK ${withdrawn.keyName} withdrawn: its commitment is gone from the signed zone`,
+        `where other DNS servers publish ${config.domain}'s records, remove: sha256.${withdrawn.keyName}.${config.domain}. TXT and sha1.${withdrawn.keyName}.${config.domain}. TXT`,
+        ...publicationLines(config)
+    ];
 }
 
 /** Adds `iks keys rotate <role>` under the existing `keys` command. */
@@ -135,7 +139,7 @@ export function addKeyCommands(keys: Command, context: KeyCommandContext): void 
         .option('--activate', 'step 2: sign with the new KSK and re-sign every name')
         // One step per run: two steps given at once is a mistake, not a plan.
         .addOption(new Option('--finish', 'step 3: withdraw the old KSK\'s commitment').conflicts('activate'))
-        .option('--overlap <seconds>', 'minimum wait between steps (default: the larger of zone.ttl and maxCacheAge)', (value) => Number.parseInt(value, 10))
+        .option('--overlap <seconds>', 'minimum wait between steps (default: the larger of zone.ttl and maxCacheAge)', (value) => /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN)
         .action(async (role: string, options: { activate?: boolean; finish?: boolean; overlap?: number }) => {
 
             if (role !== 'ksk') {

@@ -42,7 +42,7 @@ export interface IksRegisterOptions {
     readonly maxKeySize?: number;
     /** Seconds a request timestamp may be off (default 300); nonces are kept a minute longer. */
     readonly replayWindow?: number;
-    /** Longest accepted assertion lifetime, seconds (default 86400). */
+    /** Longest accepted assertion lifetime, seconds (default 3600). */
     readonly assertionMaxLifetime?: number;
     /** Seconds an RSK-signed answer is valid (default 3600). */
     readonly answerValidity?: number;

@@ -93,7 +93,14 @@ describe('iks init and iks keys rotate ksk', () => {
         expect(activate.stderr.join('\n')).to.contain('ROLLOVER_REFUSED: no new KSK is published; start with `iks keys rotate ksk`');
         const finish = await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0');
         expect(finish.stderr.join('\n')).to.contain('no rollover is under way');
-        expect((await iks('keys', 'rotate', 'ksk', '--overlap', 'soon')).stderr.join('\n')).to.contain('--overlap must be a whole number of seconds');
+        // Nothing read as a shorter wait than was meant: no prefix of "12abc", no mantissa of "3.6e3".
+        for (const overlap of ['soon', '12abc', '3.6e3', '-5', '1.5']) {
+            const refused = await iks('keys', 'rotate', 'ksk', '--overlap', overlap);
+            expect(refused.code).to.equal(2);
+            expect(refused.stderr.join('\n')).to.contain('--overlap must be a whole number of seconds');
+        }
+
+        expect(rolloverPhase(domain.dataDir, domain.domain).phase).to.equal('none');
         for (const order of [['--activate', '--finish'], ['--finish', '--activate']]) {
             const both = await iks('keys', 'rotate', 'ksk', ...order, '--overlap', '0');
             expect(both.code).to.equal(2);
@@ -221,6 +228,8 @@ describe('iks init and iks keys rotate ksk', () => {
         const finished = await iks('keys', 'rotate', 'ksk', '--finish', '--overlap', '0');
         expect(finished.code, finished.stderr.join('\n')).to.equal(0);
         expect(finished.stdout.join('\n')).to.contain(`KSK ${oldKsk} withdrawn`);
+        // The records to take out of DNS servers IKS does not run (docs/operations.md).
+        expect(finished.stdout.join('\n')).to.contain(`remove: sha256.${oldKsk}.${domain.domain}. TXT and sha1.${oldKsk}.${domain.domain}. TXT`);
         await eventually(() => !servedCommitments().includes(oldKsk));
         expect(servedCommitments()).to.equal([newKsk]);
     });

@@ -132,6 +132,8 @@ describe('quickstart (npm start) as a user runs it', () => {
         const named = runTool('named-checkzone', ['-i', 'local', 'example.test', file]);
         expect(named.status, named.output).to.equal(0);
         expect(runIks(['zone', 'ds'], env).stdout).to.match(/^example\.test\.\s+\d+\s+IN\s+DS\s+\d+ 13 2 [0-9A-Fa-f]{64}/);
+        // Signed or not, `zone sign` says how long the signatures last (docs/operations.md).
+        expect(runIks(['zone', 'sign'], env).stdout).to.match(/^example\.test: up to date; valid until \d{4}-\d\d-\d\dT/);
     });
 
     it('lets `iks lookup` verify every link with no flags, from DNSSEC down to the keys', () => {

@@ -15,7 +15,7 @@ import Joi from 'joi';
 import { IksError, InvalidInput } from '../errors';
 import { parsePublicKey } from '../keys';
 import { parseName } from '../names';
-import { registrationOf } from '../store/registration';
+import { isActive, registrationOf } from '../store/registration';
 import type { Registration, Store } from '../store/types';
 import { describeError, type Output } from './output';
 
@@ -25,6 +25,13 @@ export interface ImportOptions {
     readonly batchSize?: number;
     readonly progress?: boolean;
     readonly now?: () => number;
+    /** Keys of more bits are refused, as at registration (config register.maxKeySize); default no bound. */
+    readonly maxKeySize?: number;
+    /**
+     * Active keys a name may have once imported, stored ones included, as at registration
+     * (config register.maxKeysPerName); default no bound. The lines over it, in file order, are invalid.
+     */
+    readonly maxKeysPerName?: number;
 }
 
 export interface ImportResult {
@@ -50,6 +57,8 @@ const internals = {
     exit: { ok: 0, failed: 2 },
     firstUnwritableTime: Date.UTC(10000, 0, 1),
     maxReported: 20,
+    // Names whose stored keys are read at once when per-name counts are checked.
+    readBatch: 200,
     line: Joi.object({
         name: Joi.string().max(600).required(),
         key: Joi.string().max(16 * 1024).required(),
@@ -132,22 +141,32 @@ async function* lines(file: string): AsyncGenerator<{ number: number; text: stri
     }
 }
 
-/** The registration of each valid line, one per name and key (the last line of a name and key counts), and the invalid lines. */
-async function check(file: string, domain: string, now: number) {
+interface Entry {
+    readonly line: number;
+    readonly registration: Registration;
+}
 
-    const registrations = new Map<string, Registration>();
+/** The registration of each valid line, one per name and key (the last line of a name and key counts), and the invalid lines. */
+async function check(file: string, domain: string, now: number, maxKeySize: number) {
+
+    const entries = new Map<string, Entry>();
     const invalid: Array<{ line: number; reason: string }> = [];
     let duplicates = 0;
     for await (const { number, text } of lines(file)) {
         try {
             const registration = registrationFromLine(text, domain, now);
-            // The store keeps one registration per name and key id: a repeat replaces, it adds nothing.
-            const key = `${registration.name}\n${registration.keyId}`;
-            if (registrations.has(key)) {
-                duplicates++;
+            if (registration.size > maxKeySize) {
+                throw new InvalidInput('IMPORT_LINE', `keys of ${registration.size} bits are larger than the ${maxKeySize} bits this domain accepts (register.maxKeySize)`);
             }
 
-            registrations.set(key, registration);
+            // The store keeps one registration per name and key id: a repeat replaces, it adds nothing.
+            const key = `${registration.name}\n${registration.keyId}`;
+            if (entries.has(key)) {
+                duplicates++;
+                entries.delete(key);
+            }
+
+            entries.set(key, { line: number, registration });
         }
         catch (error) {
             if (!(error instanceof InvalidInput)) {
@@ -158,7 +177,41 @@ async function check(file: string, domain: string, now: number) {
         }
     }
 
-    return { registrations: [...registrations.values()], invalid, duplicates };
+    return { entries: [...entries.values()], invalid, duplicates };
+}
+
+/**
+ * The lines that would give a name more than `maxKeysPerName` active keys, counting its
+ * stored active keys the file does not name; the earlier lines of a name fill what room is left.
+ */
+async function overPerNameLimit(entries: readonly Entry[], store: Store, maxKeysPerName: number, now: number): Promise<Array<{ line: number; reason: string }>> {
+
+    const byName = new Map<string, Entry[]>();
+    for (const entry of [...entries].sort((a, b) => a.line - b.line)) {
+        if (isActive(entry.registration, now)) {
+            const list = byName.get(entry.registration.name) ?? [];
+            list.push(entry);
+            byName.set(entry.registration.name, list);
+        }
+    }
+
+    const names = [...byName.keys()];
+    const refused: Array<{ line: number; reason: string }> = [];
+    for (let i = 0; i < names.length; i += internals.readBatch) {
+        const batch = names.slice(i, i + internals.readBatch);
+        const stored = await Promise.all(batch.map((name) => store.getRegistrations(name)));
+        batch.forEach((name, j) => {
+
+            const listed = byName.get(name)!;
+            const named = new Set(listed.map((entry) => entry.registration.keyId));
+            const others = stored[j]!.filter((registration) => !named.has(registration.keyId) && isActive(registration, now)).length;
+            for (const entry of listed.slice(Math.max(0, maxKeysPerName - others))) {
+                refused.push({ line: entry.line, reason: `${name} would have more than ${maxKeysPerName} active keys (register.maxKeysPerName; ${others} stored, ${listed.length} in this file)` });
+            }
+        });
+    }
+
+    return refused;
 }
 
 /**
@@ -170,7 +223,12 @@ async function check(file: string, domain: string, now: number) {
 export async function importFile(file: string, store: Store, options: ImportOptions): Promise<ImportResult> {
 
     const now = (options.now ?? Date.now)();
-    const { registrations, invalid, duplicates } = await check(file, options.domain, now);
+    const checked = await check(file, options.domain, now, options.maxKeySize ?? Infinity);
+    const { duplicates } = checked;
+    const over = options.maxKeysPerName === undefined ? [] : await overPerNameLimit(checked.entries, store, options.maxKeysPerName, now);
+    const refusedLines = new Set(over.map((entry) => entry.line));
+    const invalid = [...checked.invalid, ...over].sort((a, b) => a.line - b.line);
+    const registrations = checked.entries.filter((entry) => !refusedLines.has(entry.line)).map((entry) => entry.registration);
     if (invalid.length > 0 && !options.skipInvalid) {
         return { imported: 0, revoked: 0, duplicates, invalid };
     }

@@ -174,7 +174,7 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
         .action(async (file: string, options: { skipInvalid?: boolean }) => {
 
             const config = configFrom(program);
-            const importOptions = { domain: config.domain, skipInvalid: options.skipInvalid ?? false, progress: process.stderr.isTTY === true };
+            const importOptions = { domain: config.domain, skipInvalid: options.skipInvalid ?? false, progress: process.stderr.isTTY === true, maxKeySize: config.register.maxKeySize, maxKeysPerName: config.register.maxKeysPerName };
             result.code = await withStore(config, (store) => runImport(file, store, importOptions, io, storeLabel(config)));
         });
 

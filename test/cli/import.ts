@@ -218,6 +218,37 @@ describe('iks import', () => {
         expect(io.out).to.equal(['imported 2 key(s), counted 1 repeated line(s) once (same name and key: the last one counts)']);
     });
 
+    it('applies the per-key size and per-name key limits registration applies, counting stored keys', async () => {
+
+        const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+        // Erin has two active keys stored; the file names one of them again.
+        const [stored, again] = [pem(), pem()];
+        await importFile(tempFile('stored.jsonl', [stored, again].map((key) => JSON.stringify({ name: 'erin@example.test', key })).join('\n')), domain.store, { domain: 'example.test' });
+        const lines = [
+            JSON.stringify({ name: 'erin@example.test', key: again, usage: ['encrypt'] }),
+            JSON.stringify({ name: 'erin@example.test', key: pem() }),
+            JSON.stringify({ name: 'frank@example.test', key: rsa }),
+            JSON.stringify({ name: 'erin@example.test', key: pem() }),
+            JSON.stringify({ name: 'erin@example.test', key: pem(), expires: new Date(Date.now() + 60_000).toISOString() })
+        ];
+
+        const file = tempFile('keys.jsonl', lines.join('\n'));
+        const limits = { domain: 'example.test', maxKeySize: 1024, maxKeysPerName: 3 };
+        const refused = await importFile(file, domain.store, limits);
+        expect(refused.imported).to.equal(0);
+        expect(refused.invalid).to.equal([
+            { line: 3, reason: 'keys of 2048 bits are larger than the 1024 bits this domain accepts (register.maxKeySize)' },
+            { line: 4, reason: 'erin@example.test would have more than 3 active keys (register.maxKeysPerName; 1 stored, 4 in this file)' },
+            { line: 5, reason: 'erin@example.test would have more than 3 active keys (register.maxKeysPerName; 1 stored, 4 in this file)' }
+        ]);
+        expect(await domain.store.getRegistrations('erin@example.test')).to.have.length(2);
+
+        // The lines within the limits go in with --skip-invalid: erin ends with 3 active keys.
+        expect((await importFile(file, domain.store, { ...limits, skipInvalid: true })).imported).to.equal(2);
+        expect(await domain.store.getRegistrations('erin@example.test')).to.have.length(3);
+        expect(await domain.store.getRegistrations('frank@example.test')).to.equal([]);
+    });
+
     it('reports invalid lines as the CLI did, at most 20 of them', async () => {
 
         const lines = [JSON.stringify({ name: 'carol@example.test', key: pem() }), ...Array.from({ length: 22 }, () => 'bad')];

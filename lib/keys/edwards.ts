@@ -13,6 +13,8 @@
  * y ∈ {0, 1, −1}. Comparing y is enough, and costs no curve arithmetic per key.
  */
 
+import { fromLittleEndian, power, toLittleEndian } from './field';
+
 const internals = {
     ed25519: {
         bytes: 32,
@@ -25,23 +27,6 @@ const internals = {
         small: null as Set<bigint> | null
     }
 };
-
-export function power(base: bigint, exponent: bigint, modulus: bigint): bigint {
-
-    let result = 1n;
-    let b = base % modulus;
-    let e = exponent;
-    while (e > 0n) {
-        if (e & 1n) {
-            result = result * b % modulus;
-        }
-
-        b = b * b % modulus;
-        e >>= 1n;
-    }
-
-    return result;
-}
 
 /** A square root modulo the Ed25519 prime (p ≡ 5 mod 8), or null when there is none. */
 function sqrt25519(value: bigint): bigint | null {
@@ -94,7 +79,7 @@ export function smallOrderEncodings(algorithm: 'ed25519' | 'ed448'): Buffer[] {
     const { bytes } = internals[algorithm];
     return [...smallOrderYs(algorithm)].flatMap((y) => [0, 0x80].map((sign) => {
 
-        const encoded = Buffer.from(y.toString(16).padStart(bytes * 2, '0'), 'hex').reverse();
+        const encoded = toLittleEndian(y, bytes);
         encoded[bytes - 1]! |= sign;
         return encoded;
     }));
@@ -105,7 +90,7 @@ function yOf(raw: Buffer): bigint {
 
     const bytes = Buffer.from(raw);
     bytes[bytes.length - 1]! &= 0x7f;
-    return BigInt(`0x${bytes.reverse().toString('hex')}`);
+    return fromLittleEndian(bytes);
 }
 
 /**

@@ -13,7 +13,8 @@
  * u = (1 + y) / (1 − y) of Ed25519's order-8 points (the curves are birationally equivalent).
  * On Curve448 (cofactor 4, its twist cofactor 4) they are 0, 1 and p − 1.
  */
-import { power, smallOrderYs } from './edwards';
+import { smallOrderYs } from './edwards';
+import { fromLittleEndian, power, toLittleEndian } from './field';
 
 const internals = {
     x25519: {
@@ -54,7 +55,7 @@ export function smallOrderUs(algorithm: 'x25519' | 'x448'): ReadonlySet<bigint> 
 export function smallOrderMontgomeryEncodings(algorithm: 'x25519' | 'x448'): Buffer[] {
 
     const { bytes } = internals[algorithm];
-    return [...smallOrderUs(algorithm)].map((u) => Buffer.from(u.toString(16).padStart(bytes * 2, '0'), 'hex').reverse());
+    return [...smallOrderUs(algorithm)].map((u) => toLittleEndian(u, bytes));
 }
 
 /**
@@ -70,7 +71,7 @@ export function montgomeryKeyProblem(algorithm: 'x25519' | 'x448', raw: Buffer):
         return `an ${name} public key is ${curve.bytes} octets, not ${raw.length}`;
     }
 
-    const u = BigInt(`0x${Buffer.from(raw).reverse().toString('hex')}`);
+    const u = fromLittleEndian(raw);
     if (u >= curve.p) {
         return `the ${name} public key is not canonically encoded (its u-coordinate is not below p${algorithm === 'x25519' ? ' or its top bit is set' : ''}, RFC 7748 §5)`;
     }

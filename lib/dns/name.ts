@@ -24,7 +24,8 @@ export function asciiLowercase(text: string): string {
 /** Lowercases, drops a trailing dot and checks label and name lengths. */
 export function canonicalName(name: string): string {
 
-    const trimmed = (name.endsWith('.') ? name.slice(0, -1) : name).toLowerCase();
+    // ASCII folding only: toLowerCase() turns U+212A KELVIN SIGN into 'k', a different, valid ASCII name.
+    const trimmed = asciiLowercase(name.endsWith('.') ? name.slice(0, -1) : name);
     if (trimmed.length === 0) {
         throw new DnsFormatError('the root name is not a valid zone name here');
     }

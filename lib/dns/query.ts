@@ -38,6 +38,8 @@ export interface RejectedQuery {
     readonly kind: 'reject';
     readonly id: number;
     readonly rd: boolean;
+    /** Copied into the error answer like any other (RFC 4035 §3.1.6). */
+    readonly cd: boolean;
     readonly opcode: number;
     /** Up to 12 bits (BADVERS travels in the OPT). */
     readonly rcode: number;
@@ -91,7 +93,7 @@ export function parseQuery(message: Buffer): QueryParse {
     const opcode = (flags >> 11) & 0xf;
     const rd = (flags & 0x0100) !== 0;
     const cd = (flags & 0x0010) !== 0;
-    const reject = (rcode: number, edns: Edns | null, question: Buffer | null = null): RejectedQuery => ({ kind: 'reject', id, rd, opcode, rcode, question, edns });
+    const reject = (rcode: number, edns: Edns | null, question: Buffer | null = null): RejectedQuery => ({ kind: 'reject', id, rd, cd, opcode, rcode, question, edns });
 
     // RFC 6891 §7: an error answer to a query with OPT carries OPT too, when it can be found.
     if (opcode !== 0) {
@@ -102,7 +104,8 @@ export function parseQuery(message: Buffer): QueryParse {
     const ancount = message.readUInt16BE(6);
     const nscount = message.readUInt16BE(8);
     const arcount = message.readUInt16BE(10);
-    if (qdcount !== 1 || ancount !== 0 || nscount !== 0 || arcount > 2) {
+    // An IXFR carries the client's SOA in the authority section (RFC 1995 §3); it is read past below.
+    if (qdcount !== 1 || ancount !== 0 || nscount > 1 || arcount > 2) {
         return reject(Rcode.FORMERR, findEdns(message));
     }
 
@@ -135,6 +138,16 @@ export function parseQuery(message: Buffer): QueryParse {
     const qclass = message.readUInt16BE(offset + 2);
     const question = message.subarray(internals.headerLength, offset + 4);
     offset += 4;
+    if (nscount === 1) {
+        if (qtype !== RrType.IXFR) {
+            return reject(Rcode.FORMERR, findEdns(message));
+        }
+
+        offset = skipRecord(message, offset);
+        if (offset < 0) {
+            return reject(Rcode.FORMERR, null, question);
+        }
+    }
 
     // Additional section: at most one OPT (RFC 6891 §6.1.1); other records are skipped but TSIG.
     let edns: Edns | null = null;
@@ -244,6 +257,18 @@ function findEdns(message: Buffer): Edns | null {
     }
 
     return null;
+}
+
+/** Offset after a whole resource record, or -1 when it runs past the message. */
+function skipRecord(message: Buffer, start: number): number {
+
+    const ownerEnd = skipName(message, start);
+    if (ownerEnd < 0 || ownerEnd + 10 > message.length) {
+        return -1;
+    }
+
+    const end = ownerEnd + 10 + message.readUInt16BE(ownerEnd + 8);
+    return end <= message.length ? end : -1;
 }
 
 /** Offset after a (possibly compressed) name, or -1; a pointer ends the name, so no loop can form. */

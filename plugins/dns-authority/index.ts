@@ -275,8 +275,7 @@ export const plugin: Hapi.NamedPlugin<DnsAuthorityOptions> = {
             }
 
             if (tcp) {
-                const socket = tcp;
-                closing.push(new Promise((resolve) => socket.close(() => resolve())));
+                closing.push(tcp.shutdown());                 // also closes open connections, or stop() waits on them
             }
 
             udp = null;

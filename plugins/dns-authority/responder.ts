@@ -32,7 +32,11 @@ interface Nsec {
 
 const internals = {
     plainUdpLimit: 512,
-    headerLength: 12
+    headerLength: 12,
+    /** The most a TCP length prefix can announce (RFC 1035 §4.2.2), hence the largest answer on any transport. */
+    maxMessage: 0xffff,
+    /** A record takes at least 12 octets (a compressed owner and the fixed fields): more than this many cannot fit. */
+    maxRecords: Math.floor((0xffff - 12) / 12)
 };
 
 export class ZoneResponder {
@@ -96,7 +100,7 @@ export class ZoneResponder {
 
         if (parsed.kind === 'reject') {
             const edns = parsed.edns ? { payloadSize: this.options.maxUdpPayload, dnssecOk: parsed.edns.dnssecOk } : null;
-            return encodeResponse({ id: parsed.id, opcode: parsed.opcode, aa: false, rd: parsed.rd, rcode: parsed.rcode, question: parsed.question, edns });
+            return encodeResponse({ id: parsed.id, opcode: parsed.opcode, aa: false, rd: parsed.rd, cd: parsed.cd, rcode: parsed.rcode, question: parsed.question, edns });
         }
 
         const dnssecOk = parsed.edns?.dnssecOk ?? false;
@@ -132,13 +136,20 @@ export class ZoneResponder {
         const dnssecOk = query.edns?.dnssecOk ?? false;
         const edns = query.edns ? { payloadSize: this.options.maxUdpPayload, dnssecOk } : null;
         const base = { id: query.id, rd: query.rd, cd: query.cd, question: query.question, edns };
-        const finish = (aa: boolean, rcode: number, answers: WireRecord[], authorities: WireRecord[], cacheable: boolean) => ({
-            answer: {
-                full: encodeResponse({ ...base, aa, rcode, answers, authorities }),
-                truncated: encodeResponse({ ...base, aa, tc: true, rcode })
-            },
-            cacheable
-        });
+        const finish = (aa: boolean, rcode: number, answers: WireRecord[], authorities: WireRecord[], cacheable: boolean) => {
+
+            const full = answers.length + authorities.length <= internals.maxRecords ? encodeResponse({ ...base, aa, rcode, answers, authorities }) : null;
+            if (full && full.length <= internals.maxMessage) {
+                return { answer: { full, truncated: encodeResponse({ ...base, aa, tc: true, rcode }) }, cacheable };
+            }
+
+            // Too large even for TCP (an operator's RRset of thousands of records). TC=1 over TCP
+            // leaves the client nowhere to retry and a partial RRset would fail validation, so
+            // SERVFAIL on both transports: a resolver then tries another server, none loops. Cached,
+            // so the oversized answer is not rebuilt per query.
+            const servfail = encodeResponse({ ...base, aa: false, rcode: Rcode.SERVFAIL });
+            return { answer: { full: servfail, truncated: servfail }, cacheable: true };
+        };
 
         if (query.qclass !== RrClass.IN || !this.inZone(query.labels) || query.qtype === RrType.AXFR || query.qtype === RrType.IXFR) {
             return finish(false, Rcode.REFUSED, [], [], false);

@@ -42,8 +42,14 @@ export const defaultTcpLimits: TcpLimits = {
     messagesPerTurn: 64
 };
 
+const internals = {
+    maxTcpMessage: 0xffff
+};
+
 export class UdpTransport extends Dns2.UDPServer {
 
+    /** Answers that could not be handed to the socket (their destination is not recorded). */
+    sendFailures = 0;
     private readonly answer: Answerer;
 
     constructor(type: 'udp4' | 'udp6', answer: Answerer) {
@@ -55,9 +61,22 @@ export class UdpTransport extends Dns2.UDPServer {
     // Replaces dns2's handler (bound to 'message' by its constructor).
     override handle(data: Buffer, rinfo: Dgram.RemoteInfo): void {
 
+        // Source port 0 is never a real client (it is spoofed, a reflection attempt) and dgram.send throws on it.
+        if (rinfo.port === 0) {
+            return;
+        }
+
         const reply = this.answer(data, 'udp');
-        if (reply) {
+        if (!reply) {
+            return;
+        }
+
+        try {
             this.send(reply, rinfo.port, rinfo.address, () => {});      // a lost datagram is the client's retry
+        }
+        catch {
+            // A synchronous throw here would escape the 'message' event and end the process.
+            ++this.sendFailures;
         }
     }
 }
@@ -150,6 +169,12 @@ export class TcpTransport extends Dns2.TCPServer {
                     return;
                 }
 
+                // The responder keeps answers within 65535 octets; a longer one cannot be framed (RFC 1035 §4.2.2).
+                if (reply.length > internals.maxTcpMessage) {
+                    client.destroy();
+                    return;
+                }
+
                 const prefix = Buffer.alloc(2);
                 prefix.writeUInt16BE(reply.length);
                 client.write(Buffer.concat([prefix, reply]));
@@ -191,6 +216,21 @@ export class TcpTransport extends Dns2.TCPServer {
                 answerBuffered();
             }
         });
+    }
+
+    /**
+     * Stops listening and closes every open connection: net.Server.close alone waits for
+     * them, and a client querying within the idle timeout would keep it waiting forever.
+     * An unanswered query is the client's to retry (RFC 7766 §6.2.3).
+     */
+    shutdown(): Promise<void> {
+
+        const closed = new Promise<void>((resolve) => this.close(() => resolve()));
+        for (const client of [...this.open.keys()]) {
+            this.forget(client, true);
+        }
+
+        return closed;
     }
 
     /** Drops a connection from the counts (once), destroying it when asked. */

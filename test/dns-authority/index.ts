@@ -1,4 +1,5 @@
 import * as Fs from 'node:fs';
+import * as Net from 'node:net';
 import * as Os from 'node:os';
 import * as Path from 'node:path';
 
@@ -8,11 +9,13 @@ import * as Hapi from '@hapi/hapi';
 import Dns2 from 'dns2';
 
 import { Rcode, RrType } from '../../lib/dns/types';
-import { serializeSignedZone, trustAnchorFile, type SignedZone } from '../../lib/dnssec';
+import { serializeSignedZone, signZone, trustAnchorFile, type SignedZone } from '../../lib/dnssec';
+import { buildZone } from '../../lib/zone/spec';
 import { IksMetrics } from '../../lib/observability';
 import { plugin, type DnsAuthorityApi, type DnsAuthorityOptions } from '../../plugins/dns-authority';
 import { dns2Query } from '../dns/helpers';
-import { p256, signedDemoZone } from '../zone/fixture';
+import { eventually } from '../helpers/eventually';
+import { demoSpec, p256, signedDemoZone, window as signingWindow } from '../zone/fixture';
 import { framed, tcpExchange, tool, udpExchange } from './helpers';
 
 export const lab = Lab.script();
@@ -266,6 +269,48 @@ describe('dns-authority options and zone file', () => {
         }
         finally {
             await server.stop();
+        }
+    });
+
+    it('answers SERVFAIL over TCP for an RRset too large for any message, and keeps serving the connection', async () => {
+
+        // 4200 A records at one name: about 67 kB, more than a TCP length prefix can announce.
+        const spec = demoSpec();
+        const a = Array.from({ length: 4200 }, (_, i) => `10.0.${i >> 8}.${i & 0xff}`);
+        const zone = signZone(buildZone({ ...spec, addresses: [...spec.addresses, { name: 'big.example.test', a }] }), { zsk: p256() }, signingWindow());
+        const { server, port } = await start({ zone });
+        try {
+            const { data, closed } = await tcpExchange(port, framed(dns2Query('big.example.test', RrType.A), dns2Query('iks1.example.test', RrType.A, null)));
+            expect(closed).to.be.false();
+            const first = data.subarray(2, 2 + data.readUInt16BE(0));
+            const rest = data.subarray(2 + first.length);
+            expect(Dns2.Packet.parse(first).header.rcode).to.equal(Rcode.SERVFAIL);
+            expect(Dns2.Packet.parse(rest.subarray(2)).answers[0]).to.include({ address: '127.0.0.1' });
+            const udp = await udpExchange(port, dns2Query('big.example.test', RrType.A));
+            expect(Dns2.Packet.parse(udp!).header.rcode).to.equal(Rcode.SERVFAIL);
+        }
+        finally {
+            await server.stop();
+        }
+    });
+
+    it('stops at once while a client keeps a TCP connection busy', async () => {
+
+        const { server, port } = await start({ zone: signedDemoZone() });
+        const client = Net.connect(port, '127.0.0.1');
+        client.on('error', () => {});
+        let answers = 0;
+        client.on('data', () => ++answers);
+        const busy = setInterval(() => client.write(framed(dns2Query('example.test', RrType.SOA, null))), 200);
+        try {
+            await eventually(() => answers > 0, 5000, 'an answer');
+            let stopped = false;
+            void server.stop().then(() => (stopped = true));
+            await eventually(() => stopped, 5000, 'server.stop()');             // immediate; without the fix, never
+        }
+        finally {
+            clearInterval(busy);
+            client.destroy();
         }
     });
 

@@ -6,7 +6,7 @@ import { parseQuery } from '../../lib/dns/query';
 import { decodeTypeBitmap, readWireName } from '../../lib/dns/rdata';
 import { Rcode, RrType } from '../../lib/dns/types';
 import { ZoneResponder } from '../../plugins/dns-authority/responder';
-import { dns2Query } from '../dns/helpers';
+import { dns2Query, ixfrQuery } from '../dns/helpers';
 import { signedDemoZone } from '../zone/fixture';
 
 export const lab = Lab.script();
@@ -60,6 +60,51 @@ describe('ZoneResponder', () => {
         expect(responder.respond(parseQuery(chaos), 'udp')![3]! & 0xf).to.equal(Rcode.REFUSED);
         expect(ask(responder, 'test', RrType.SOA).header.rcode).to.equal(Rcode.REFUSED);
         expect(ask(responder, 'other.test', RrType.SOA).header.rcode).to.equal(Rcode.REFUSED);
+    });
+
+    it('refuses an RFC 1995 IXFR carrying the client\'s SOA, echoing its question', () => {
+
+        const packet = Dns2.Packet.parse(responder.respond(parseQuery(ixfrQuery('example.test', 7)), 'tcp')!);
+        expect(packet.header.rcode).to.equal(Rcode.REFUSED);
+        expect(packet.questions).to.equal([{ name: 'example.test', type: RrType.IXFR, class: 1 }]);
+    });
+
+    it('copies CD into error answers as into the others (RFC 4035 §3.1.6)', () => {
+
+        const notify = dns2Query('example.test', RrType.SOA);
+        notify[2] = (notify[2]! & 0x87) | (4 << 3);
+        const queries = [dns2Query('example.test', RrType.SOA, { version: 1 }), dns2Query('example.test', RrType.OPT), notify, dns2Query('example.com', RrType.A), dns2Query('example.test', RrType.SOA)];
+        for (const query of queries) {
+            query[3] = query[3]! | 0x10;
+            const reply = responder.respond(parseQuery(query), 'udp')!;
+            expect(reply[3]! & 0x10, `rcode ${reply[3]! & 0xf}`).to.equal(0x10);
+            query[3] = query[3]! & ~0x10;
+            expect(responder.respond(parseQuery(query), 'udp')![3]! & 0x10).to.equal(0);
+        }
+    });
+
+    it('answers SERVFAIL for an RRset too large for 65535 octets, over TCP and UDP, and everything else as before', () => {
+
+        // Unsigned additions: the responder never checks signatures, and DO is clear.
+        const addresses = (count: number) => Array.from({ length: count }, (_, i) => Buffer.from([10, i >> 16, (i >> 8) & 0xff, i & 0xff]));
+        const rrsets = [
+            ...zone.rrsets,
+            { name: 'fits.example.test', type: RrType.A, ttl: 60, rdata: addresses(4000), signatures: [] },
+            { name: 'big.example.test', type: RrType.A, ttl: 60, rdata: addresses(4200), signatures: [] },             // 16 octets each: > 65535
+            { name: 'huge.example.test', type: RrType.A, ttl: 60, rdata: addresses(70_000), signatures: [] }           // more than ANCOUNT holds
+        ];
+        const large = new ZoneResponder({ ...zone, rrsets }, { maxUdpPayload: 1232, cacheSize: 100 });
+        expect(ask(large, 'fits.example.test', RrType.A, null, 'tcp').answers.length).to.equal(4000);
+        for (const name of ['big.example.test', 'huge.example.test']) {
+            for (const transport of ['tcp', 'udp'] as const) {
+                const { wire, header, answers } = ask(large, name, RrType.A, null, transport);
+                expect(header).to.include({ rcode: Rcode.SERVFAIL, aa: 0, tc: 0 });
+                expect(answers).to.equal([]);
+                expect(wire.length).to.be.below(512);
+            }
+        }
+
+        expect(ask(large, 'iks1.example.test', RrType.A, null, 'tcp').answers.length).to.equal(1);
     });
 
     it('proves NXDOMAIN with the NSEC covering the name and the one covering the wildcard', () => {

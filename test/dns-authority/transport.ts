@@ -1,9 +1,10 @@
+import type * as Dgram from 'node:dgram';
 import * as Net from 'node:net';
 
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
-import { defaultTcpLimits, TcpTransport, type TcpLimits } from '../../plugins/dns-authority/transport';
+import { defaultTcpLimits, TcpTransport, UdpTransport, type TcpLimits } from '../../plugins/dns-authority/transport';
 import { eventually } from '../helpers/eventually';
 import { framed } from './helpers';
 
@@ -224,6 +225,46 @@ describe('TcpTransport', () => {
         }
     });
 
+    it('closes a connection whose answer is too long for its length prefix, and keeps serving', async () => {
+
+        // Query 1 gets 70000 octets, more than the 16-bit prefix can announce; the others 100.
+        const server = new TcpTransport((message) => Buffer.alloc(message.readUInt16BE(0) === 1 ? 70_000 : 100, message.subarray(0, 2)));
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const port = (server.address() as Net.AddressInfo).port;
+        const first = new Client(port);
+        const second = new Client(port);
+        try {
+            first.socket.write(framed(query(1)));
+            await eventually(() => first.closed, 5000, 'closed');
+            expect(first.ids).to.equal([]);
+            await second.ask(2);
+        }
+        finally {
+            first.socket.destroy();
+            second.socket.destroy();
+            await close(server);
+        }
+    });
+
+    it('closes its open connections on shutdown, however busy, instead of waiting for them', async () => {
+
+        const { server, port } = await transport({ idleTimeoutMs: 60_000 });
+        const client = new Client(port);
+        const busy = setInterval(() => client.socket.write(framed(query(7))), 50);
+        try {
+            await client.ask(1);
+            let stopped = false;
+            void server.shutdown().then(() => (stopped = true));
+            await eventually(() => stopped, 5000, 'shutdown');                  // without closing them: never, the client keeps it busy
+            await eventually(() => client.closed, 5000, 'client closed');
+        }
+        finally {
+            clearInterval(busy);
+            client.socket.destroy();
+            server.close();
+        }
+    });
+
     it('answers every query a client sent before half-closing', async () => {
 
         const { server, port } = await transport({ messagesPerTurn: 4 });
@@ -236,5 +277,38 @@ describe('TcpTransport', () => {
         finally {
             await close(server);
         }
+    });
+});
+
+describe('UdpTransport', () => {
+
+    const rinfo = (port: number): Dgram.RemoteInfo => ({ address: '127.0.0.1', family: 'IPv4', port, size: 12 });
+
+    it('neither answers nor throws for a datagram from source port 0', async () => {
+
+        let answered = 0;
+        const udp = new UdpTransport('udp4', () => {
+
+            ++answered;
+            return query(1);
+        });
+        await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+        try {
+            expect(() => udp.handle(query(1), rinfo(0))).to.not.throw();
+            expect(answered).to.equal(0);
+            expect(udp.sendFailures).to.equal(0);
+        }
+        finally {
+            udp.close();
+        }
+    });
+
+    it('contains a send that throws synchronously and counts it', async () => {
+
+        const udp = new UdpTransport('udp4', () => query(1));
+        await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+        await new Promise<void>((resolve) => udp.close(() => resolve()));
+        expect(() => udp.handle(query(1), rinfo(53))).to.not.throw();           // a closed socket's send throws ERR_SOCKET_DGRAM_NOT_RUNNING
+        expect(udp.sendFailures).to.equal(1);
     });
 });

@@ -14,6 +14,14 @@ describe('canonicalName()', () => {
         expect(canonicalName('_IKQS._tcp.Example.TEST.')).to.equal('_ikqs._tcp.example.test');
     });
 
+    it('rejects a non-ASCII name that Unicode lowercasing would turn into an ASCII one', () => {
+
+        // U+212A KELVIN SIGN lowercases to ASCII 'k'; U+0130 to 'i' and a combining dot.
+        for (const bad of ['\u212aey.example.test', 'EXAMPLE.\u212a', '\u0130ks.test']) {
+            expect(() => canonicalName(bad), bad).to.throw(DnsFormatError);
+        }
+    });
+
     it('rejects empty, overlong and unescapable names', () => {
 
         for (const bad of ['', '.', 'a..b', `${'a'.repeat(64)}.test`, 'a b.test', 'a"b.test', 'a\\b.test', `${'abcdefghi.'.repeat(26)}test`]) {

@@ -2,7 +2,7 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 import { parseQuery, type ParsedQuery, type RejectedQuery } from '../../lib/dns/query';
 import { Rcode } from '../../lib/dns/types';
-import { dns2Query } from './helpers';
+import { dns2Query, ixfrQuery } from './helpers';
 
 export const lab = Lab.script();
 const { describe, it } = lab;
@@ -77,6 +77,31 @@ describe('parseQuery()', () => {
         const answers = dns2Query('example.test', 1);
         answers.writeUInt16BE(1, 6);
         expect(parseQuery(answers)).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
+    });
+
+    it('reads an IXFR query past the client\'s SOA in its authority section (RFC 1995 §3), and no other query with one', () => {
+
+        const ixfr = parseQuery(ixfrQuery('example.test', 7)) as ParsedQuery;
+        expect(ixfr).to.include({ kind: 'query', qtype: 251 });
+        expect(ixfr.edns).to.equal({ payloadSize: 4096, dnssecOk: true, version: 0 });
+        expect(parseQuery(ixfrQuery('example.test', 7, null)).kind).to.equal('query');
+
+        const cut = ixfrQuery('example.test', 7, null);
+        expect(parseQuery(cut.subarray(0, cut.length - 1))).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
+        const notIxfr = ixfrQuery('example.test', 7);
+        notIxfr.writeUInt16BE(6, 12 + 14);                                     // SOA asked, SOA in authority
+        expect(parseQuery(notIxfr)).to.include({ kind: 'reject', rcode: Rcode.FORMERR, question: null });
+        const two = ixfrQuery('example.test', 7);
+        two.writeUInt16BE(2, 8);
+        expect(parseQuery(two)).to.include({ kind: 'reject', rcode: Rcode.FORMERR });
+    });
+
+    it('keeps CD in a rejected query, to be copied into its error answer', () => {
+
+        const query = dns2Query('example.test', 1, { version: 1 });
+        query[3] = query[3]! | 0x10;
+        expect(parseQuery(query)).to.include({ kind: 'reject', rcode: Rcode.BADVERS, cd: true });
+        expect(parseQuery(dns2Query('example.test', 1, { version: 1 }))).to.include({ kind: 'reject', cd: false });
     });
 
     it('answers FORMERR for truncated questions, compressed qnames and trailing octets', () => {

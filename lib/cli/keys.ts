@@ -14,7 +14,7 @@ import { domainDir, type IksConfig } from '../../config';
 import { claimedSigner } from '../client';
 import { dsRecord } from '../dnssec';
 import { RolloverRefused } from '../errors';
-import { activateIncomingKsk, createIncomingKsk, ensureDomainKeys, publishedKsks, withdrawRetiredKsk } from '../keys';
+import { activateIncomingKsk, createIncomingKsk, ensureDomainKeys, publishedKsks, restartPublishedOverlap, rolloverPhase, withdrawRetiredKsk } from '../keys';
 import type { Store } from '../store/types';
 import { recordsToPublish } from '../zone/export';
 import { createUpdater, ensureSignedZone, queueEveryName } from '../../workers/updater';
@@ -62,7 +62,22 @@ export function initDomain(config: IksConfig): string[] {
 export function startKskRollover(config: IksConfig, options: { overlap: number; now?: number }): string[] {
 
     const now = options.now ?? Date.now();
-    const incoming = createIncomingKsk(config.dataDir, config.domain, { now });
+    let incoming;
+    try {
+        incoming = createIncomingKsk(config.dataDir, config.domain, { now });
+    }
+    catch (error) {
+        // Run again after a run that stopped between creating the key and signing the zone: the
+        // zone may lack the commitment, and the wait before --activate would count from a
+        // publication that never happened. Signing the zone tells (its content changed).
+        if (error instanceof RolloverRefused && rolloverPhase(config.dataDir, config.domain).phase === 'published' && ['content changed', 'no usable signed zone'].includes(ensureSignedZone(config, { now }).reason)) {
+            restartPublishedOverlap(config.dataDir, config.domain, now);
+            throw new RolloverRefused(`${error.message}; but the signed zone lacked its commitment (an earlier run stopped before signing it) and carries it now, so wait until ${new Date(now + options.overlap * 1000).toISOString()}`);
+        }
+
+        throw error;
+    }
+
     return [
         `new KSK ${incoming.keyName} created; its commitment is published next to the active KSK's`,
         ...publicationLines(config),

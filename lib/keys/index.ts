@@ -15,5 +15,5 @@ export {
     signingKeyFromPem
 } from './signing-key';
 export { domainKeyPaths, ensureDomainKeys, loadDomainPublicKey, loadDomainSigningKey, loadPublicKeyFile } from './domain-keys';
-export { activateIncomingKsk, createIncomingKsk, publishedKsks, rolloverPhase, withdrawRetiredKsk, type KskState, type PublishedKsk, type RolloverPhase, type RolloverState } from './ksk-rollover';
+export { activateIncomingKsk, createIncomingKsk, publishedKsks, restartPublishedOverlap, rolloverPhase, withdrawRetiredKsk, type KskState, type PublishedKsk, type RolloverPhase, type RolloverState } from './ksk-rollover';
 export type { DomainKeyRole, KeyAlgorithm, KeyFormat, PublicKeyInfo, SignatureAlgorithm, SigningKey } from './types';

@@ -156,6 +156,19 @@ export function createIncomingKsk(dataDir: string, domain: string, options: { no
 }
 
 /**
+ * Restarts the wait before step 2 from `now`: for when the incoming KSK's commitment reached
+ * the signed zone only now (a step 1 that stopped after creating the key, before the zone
+ * was signed). Only while an incoming KSK is published.
+ */
+export function restartPublishedOverlap(dataDir: string, domain: string, now: number): void {
+
+    const { phase, state } = rolloverPhase(dataDir, domain);
+    if (phase === 'published') {
+        recordState(dataDir, domain, { ...state, publishedAt: now });
+    }
+}
+
+/**
  * Step 2: the incoming KSK becomes the active one; the old one is retired: its public half
  * stays published (documents it signed remain verifiable) and its private key file is
  * overwritten by the new key's, so it can never sign again. Refused before `overlap` ms have passed since step 1.

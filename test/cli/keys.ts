@@ -6,12 +6,14 @@ import { expect } from '@hapi/code';
 import type Hapi from '@hapi/hapi';
 
 import { main } from '../../lib/cli';
+import { startKskRollover } from '../../lib/cli/keys';
 import type { Output } from '../../lib/cli/output';
 import { DnsDiscovery, IksClient } from '../../lib/client';
 import { RrType } from '../../lib/dns/types';
 import { parseTrustAnchors } from '../../lib/dnssec';
 import { createGateway } from '../../lib/gateway';
-import { publishedKsks, rolloverPhase } from '../../lib/keys';
+import { RolloverRefused } from '../../lib/errors';
+import { activateIncomingKsk, createIncomingKsk, publishedKsks, rolloverPhase } from '../../lib/keys';
 import type { DnsAuthorityApi } from '../../plugins/dns-authority';
 import { createUpdater } from '../../workers/updater';
 import { zonePaths } from '../../workers/updater/zone';
@@ -185,6 +187,32 @@ describe('iks init and iks keys rotate ksk', () => {
         expect(signers[signers.length - 1]).to.equal(publishedKsks(domain.dataDir, domain.domain)[0]!.keyName);
         expect(rolloverPhase(domain.dataDir, domain.domain).phase).to.equal('none');
         expect(Fs.readdirSync(Path.join(domain.dataDir, domain.domain, 'private')).sort()).to.equal(['enc.pem', 'ksk.pem', 'rsk.pem', 'zsk.pem']);
+    });
+
+    it('signs the zone when started again after a run that stopped before signing it, and restarts the wait', async () => {
+
+        const fresh = await makeDomain({ env: { IKS_DNS_ENABLED: 'false' } });
+        try {
+            const signedZone = () => Fs.readFileSync(zonePaths(fresh.config).signedZone, 'utf8');
+            signedZone();
+            // A first run that stopped right after creating the key, an hour ago: no commitment in the zone.
+            const incoming = createIncomingKsk(fresh.dataDir, fresh.domain, { now: Date.now() - 3_600_000 });
+            expect(signedZone()).to.not.contain(`sha256.${incoming.keyName}`);
+
+            const now = Date.now();
+            expect(() => startKskRollover(fresh.config, { overlap: 60, now })).to.throw(RolloverRefused, /lacked its commitment .* carries it now, so wait until/);
+            expect(signedZone()).to.contain(`sha256.${incoming.keyName}`);
+            expect(rolloverPhase(fresh.dataDir, fresh.domain).state.publishedAt).to.equal(now);
+            // The wait counts from now, not from the hour-old record.
+            expect(() => activateIncomingKsk(fresh.dataDir, fresh.domain, { overlap: 60_000, now: now + 1000 })).to.throw(RolloverRefused, /wait until/);
+
+            // Run once more, the zone is current: refused as before, the wait left as it is.
+            expect(() => startKskRollover(fresh.config, { overlap: 60, now: now + 2000 })).to.throw(RolloverRefused, 'a new KSK is already published; activate it with `iks keys rotate ksk --activate`');
+            expect(rolloverPhase(fresh.dataDir, fresh.domain).state.publishedAt).to.equal(now);
+        }
+        finally {
+            await fresh.cleanup();
+        }
     });
 
     it('refuses to finish while a document is still signed by the retired KSK', async () => {

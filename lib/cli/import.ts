@@ -8,6 +8,7 @@
  */
 import * as Fs from 'node:fs';
 import * as Readline from 'node:readline';
+import type { Readable } from 'node:stream';
 
 import { SingleBar, Presets } from 'cli-progress';
 import Joi from 'joi';
@@ -105,6 +106,12 @@ export function registrationFromLine(text: string, domain: string, now: number):
     return registrationOf(name.name, parsePublicKey(value.key), value.usage, now, expiresAt);
 }
 
+/** How `file` is named in messages. */
+function sourceName(file: string): string {
+
+    return file === '-' ? 'standard input' : file;
+}
+
 /**
  * The lines of `file` that are not blank, numbered, read once: a pipe or FIFO cannot be read
  * again. Every registration is held until all are checked, so the input is refused past
@@ -112,10 +119,11 @@ export function registrationFromLine(text: string, domain: string, now: number):
  */
 async function* lines(file: string): AsyncGenerator<{ number: number; text: string }> {
 
-    const tooMuch = (what: string) => new InvalidInput('IMPORT_TOO_LARGE', `${file} ${what}; nothing imported: split it into smaller files (each is imported all or nothing)`);
-    const input = Fs.createReadStream(file);
+    const tooMuch = (what: string) => new InvalidInput('IMPORT_TOO_LARGE', `${sourceName(file)} ${what}; nothing imported: split it into smaller files (each is imported all or nothing)`);
+    // "-" is standard input, whatever it is: /dev/stdin cannot be opened when it is a socket (ENXIO).
+    const input: Readable = file === '-' ? process.stdin : Fs.createReadStream(file);
     let size = 0;
-    input.on('data', (chunk) => {
+    input.on('data', (chunk: Buffer | string) => {
 
         size += chunk.length;
         if (size > internals.maxInput) {
@@ -276,7 +284,7 @@ export async function runImport(file: string, store: Store, options: ImportOptio
     }
 
     for (const { line, reason } of outcome.invalid.slice(0, internals.maxReported)) {
-        io.err(`${file}:${line}: ${reason}`);
+        io.err(`${sourceName(file)}:${line}: ${reason}`);
     }
 
     if (outcome.invalid.length > internals.maxReported) {

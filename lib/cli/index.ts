@@ -169,7 +169,7 @@ export function buildProgram(io: Output = consoleOutput): { program: Command; re
 
     program.command('import')
         .description('register keys from a JSON-lines file: {"name", "key", "usage": [...], "expires"?}')
-        .argument('<file>', 'JSON-lines file')
+        .argument('<file>', 'JSON-lines file, or - for standard input')
         .option('--skip-invalid', 'import the valid lines even if some are invalid')
         .action(async (file: string, options: { skipInvalid?: boolean }) => {
 

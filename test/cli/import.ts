@@ -146,6 +146,17 @@ describe('iks import', () => {
         expect(await domain.store.getRegistrations('line@example.test')).to.have.length(1);
     });
 
+    it('reads standard input for "-", whatever it is (a socket, as Node gives a child)', async () => {
+
+        const lines = [JSON.stringify({ name: 'socket@example.test', key: pem() }), 'bad'];
+        const env = { ...process.env, IKS_FROM_SOURCE: '1', IKS_DATA_DIR: domain.dataDir, IKS_DOMAIN: 'example.test', IKS_REDIS_URL: '', IKS_LOG_LEVEL: 'warn' };
+        const result = spawnSync(process.execPath, [iksBin, 'import', '-', '--skip-invalid'], { env, input: `${lines.join('\n')}\n`, encoding: 'utf8', timeout: 120_000 });
+        expect(result.status, result.stderr).to.equal(0);
+        expect(result.stderr).to.contain('standard input:2: not a JSON object');
+        expect(result.stdout).to.equal('imported 1 key(s), skipped 1 invalid line(s)\n');
+        expect(await domain.store.getRegistrations('socket@example.test')).to.have.length(1);
+    });
+
     it('says how many keys were written when the store fails partway, and exits 2', async () => {
 
         const lines = [0, 1, 2, 3, 4].map((i) => JSON.stringify({ name: `u${i}@example.test`, key: pem() }));

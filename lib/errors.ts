@@ -63,6 +63,16 @@ export class UnpublishableRegistration extends IksError {
     }
 }
 
+/**
+ * A signer holds a KSK that is no longer the domain's active one: a rollover was activated
+ * since it loaded its key. It signs nothing more; restarted, it loads the new KSK.
+ */
+export class KskRetired extends IksError {
+    constructor(readonly held: string, readonly active: string) {
+        super('KSK_RETIRED', `this signer holds KSK ${held}, but ${active} is the active KSK now (a rollover was activated): it signs nothing more; restart it so it loads the new one`);
+    }
+}
+
 export class InvalidXml extends InvalidInput {
     constructor(message: string, options?: { cause?: unknown }) {
         super('INVALID_XML', message, options);

@@ -96,7 +96,7 @@ export async function activateKsk(config: IksConfig, store: Store, options: { ov
     return [
         `KSK ${active.keyName} is active; ${retired.keyName} is retired (public half still published, private key deleted)`,
         `re-signed ${totals.processed} of ${queued} name(s)${totals.failed > 0 ? `, ${totals.failed} failed (the updater retries them)` : ''}`,
-        'restart every running `iks updater` (or in-process signer) so it loads the new KSK',
+        'a running `iks updater` that sees the new public/ksk.pem stops by itself (KSK_RETIRED, exit 2) for its supervisor to restart it; restart any other signer (an updater on another host, a gateway signing ondemand/online) so it loads the new KSK',
         `next: \`iks keys rotate ksk --finish\` after ${new Date(now + options.overlap * 1000).toISOString()}`
     ];
 }

@@ -9,6 +9,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 
 import type { IksConfig } from '../../config';
+import { KskRetired } from '../errors';
 import { createUpdater, ensureSignedZone, queueEveryName, startZoneRefresh, type BatchResult } from '../../workers/updater';
 import { IksMetrics, nameHash, startMetricsServer } from '../observability';
 import type { Store } from '../store/types';
@@ -119,11 +120,36 @@ export async function runUpdater(config: IksConfig, store: Store, options: Updat
 
     // The long-running signer may serve its own /metrics (signing latency, queue).
     const metrics = !options.once && !options.resignAll ? queueMetrics(config, store) : null;
+    // A rollover activated since the KSK was loaded: stop (and exit non-zero, so a supervisor
+    // restarts it with the new KSK) rather than fail every name until someone notices.
+    let retired: KskRetired | null = null;
+    let stopRetired = (_reason: string) => {};
+    const retiredStop = new Promise<string>((resolve) => {
+
+        stopRetired = resolve;
+    });
+    const onError = (error: unknown, name: string) => {
+
+        if (error instanceof KskRetired) {
+            // Once, not once per name.
+            if (retired === null) {
+                retired = error;
+                io.err(describeError(error));
+                stopRetired(error.code);
+            }
+
+            return;
+        }
+
+        io.err(`#${nameHash(name)}: ${describeError(error)}`);
+    };
+
     // --resign-all is a deliberate full re-sign: no current document is kept.
-    const updater = createUpdater(config, store, { reuse: !options.resignAll, onError: (error, name) => io.err(`#${nameHash(name)}: ${describeError(error)}`), onBatch, ...(metrics ? { onSigned: metrics.signingObserver(config.domain) } : {}) });
+    const updater = createUpdater(config, store, { reuse: !options.resignAll, onError, onBatch, ...(metrics ? { onSigned: metrics.signingObserver(config.domain) } : {}) });
     if (!options.once && !options.resignAll) {
         await store.enqueue([config.domain]);
-        return await runUntilStopped(config, io, untilStopped, 'updater', metrics, updater);
+        const code = await runUntilStopped(config, io, () => Promise.race([untilStopped(), retiredStop]), 'updater', metrics, updater);
+        return retired ? internals.exit.failed : code;
     }
 
     const zoneOutcome = ensureSignedZone(config, { force: options.resignAll ?? false });

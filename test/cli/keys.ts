@@ -13,9 +13,10 @@ import { RrType } from '../../lib/dns/types';
 import { parseTrustAnchors } from '../../lib/dnssec';
 import { createGateway } from '../../lib/gateway';
 import { RolloverRefused } from '../../lib/errors';
-import { activateIncomingKsk, createIncomingKsk, publishedKsks, rolloverPhase } from '../../lib/keys';
+import { activateIncomingKsk, createIncomingKsk, loadDomainSigningKey, publishedKsks, rolloverPhase } from '../../lib/keys';
 import type { DnsAuthorityApi } from '../../plugins/dns-authority';
 import { createUpdater } from '../../workers/updater';
+import { NameSigner, publishedDomainKeys, signingPolicy } from '../../workers/updater/signer';
 import { zonePaths } from '../../workers/updater/zone';
 import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
 import { eventually } from '../helpers/eventually';
@@ -219,8 +220,11 @@ describe('iks init and iks keys rotate ksk', () => {
 
         const started = await iks('keys', 'rotate', 'ksk');
         expect(started.code).to.equal(0);
-        // A signer that still holds the old KSK (not restarted) keeps re-signing with it.
-        const stale = createUpdater(domain.config, domain.store);
+        // A signer that still holds the old KSK and cannot see the new one (on another host,
+        // with its own copy of public/: a signer that can see it stops, test/cli/updater.ts).
+        const stale = createUpdater(domain.config, domain.store, {
+            signer: new NameSigner({ store: domain.store, domain: domain.domain, ksk: loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk'), published: publishedDomainKeys(domain.dataDir, domain.domain), policy: signingPolicy(domain.config) })
+        });
         const activated = await iks('keys', 'rotate', 'ksk', '--activate', '--overlap', '0');
         expect(activated.code).to.equal(0);
         await domain.store.enqueue(['bob@example.test']);

@@ -7,9 +7,10 @@ import { expect } from '@hapi/code';
 import { runUpdater, type UpdaterCommandOptions } from '../../lib/cli/updater';
 import { loadConfig } from '../../config';
 import { parseSignedZone } from '../../lib/dnssec';
-import { domainKeyPaths, loadedKeyFiles } from '../../lib/keys';
+import { activateIncomingKsk, createIncomingKsk, domainKeyPaths, loadedKeyFiles, publishedKsks } from '../../lib/keys';
 import { ensureSignedZone, zonePaths } from '../../workers/updater';
 import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
+import { eventually } from '../helpers/eventually';
 
 export const lab = Lab.script();
 const { describe, it, beforeEach, afterEach } = lab;
@@ -76,6 +77,34 @@ describe('iks updater', () => {
         expect(all.out).to.match(/signed 31 name\(s\), 0 failed \(31 queued for re-signing\)/);
         expect(drawn).to.contain('31/31 names');
         expect((await domain.store.getDocument('user3@example.test', 'list'))!.signedAt).to.be.above(before!.signedAt);
+    });
+
+    it('stops, exiting 2, once a rollover activated elsewhere retired its KSK, signing nothing with it', async () => {
+
+        const name = 'bob@example.test';
+        await domain.store.putRegistrations([makeRegistration(name)]);
+        const out: string[] = [];
+        const err: string[] = [];
+        const signedBy = async () => /<ds:KeyName>([^<]+)<\/ds:KeyName>/.exec((await domain.store.getDocument(name, 'list'))?.body ?? '')?.[1];
+        const running = runUpdater({ ...domain.config, updater: { ...domain.config.updater, pollInterval: 20 } }, domain.store, {}, { out: (line) => out.push(line), err: (line) => err.push(line) }, () => new Promise(() => {}));
+        const oldKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
+        await eventually(async () => await signedBy() === oldKsk);
+
+        // Another process (`iks keys rotate ksk`, then `--activate`) makes a new KSK the active one.
+        createIncomingKsk(domain.dataDir, domain.domain, { now: Date.now() - 60_000 });
+        activateIncomingKsk(domain.dataDir, domain.domain, { overlap: 0 });
+        const newKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
+        await domain.store.putRegistrations([makeRegistration(name)]);
+
+        expect(await running).to.equal(2);
+        expect(err.join('\n')).to.contain(`KSK_RETIRED: this signer holds KSK ${oldKsk}, but ${newKsk} is the active KSK now`);
+        expect(err.join('\n')).to.contain('stopping on KSK_RETIRED');
+        // The change stays queued (retried after a short backoff) for an updater holding the new KSK.
+        expect(await signedBy()).to.equal(oldKsk);
+        expect(await domain.store.queueDepth()).to.be.above(0);
+        const restarted = await run({ once: true });
+        expect(restarted.code, restarted.err).to.equal(0);
+        await eventually(async () => (await run({ once: true }), await signedBy() === newKsk));
     });
 
     it('--failed lists given-up jobs and --retry-failed queues them again, without loading the KSK', async () => {

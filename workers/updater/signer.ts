@@ -5,8 +5,11 @@
  * (`ondemand`) and the registration handler on acceptance (`online`). Whoever holds a
  * NameSigner holds the KSK; ARCHITECTURE.md §2 says which process may.
  */
+import * as Fs from 'node:fs';
+
 import type { IksConfig } from '../../config';
-import { loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
+import { KskRetired } from '../../lib/errors';
+import { domainKeyPaths, loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
 import type { SigningKey } from '../../lib/keys/types';
 import type { DocumentSource, Store } from '../../lib/store/types';
 import { buildDomainDocuments, buildNameDocuments, purgeTime, type NameDocuments, type PublishedDomainKey, type SigningPolicy } from './documents';
@@ -24,6 +27,12 @@ export interface NameSignerOptions {
      */
     readonly reuse?: boolean;
     readonly now?: () => number;
+    /**
+     * The key name of the domain's active KSK as published now. A signer whose KSK is no longer
+     * it (a rollover activated since it loaded the key) refuses to sign: documents signed by the
+     * retired KSK would lose their commitment at the rollover's last step.
+     */
+    readonly activeKsk?: () => string;
 }
 
 /** What a signing did: the documents built, and whether they were stored. */
@@ -67,6 +76,11 @@ export class NameSigner {
     async sign(name: string, options: { schedule?: boolean } = {}): Promise<SigningResult> {
 
         const { store, policy, domain, ksk } = this.#options;
+        const active = this.#options.activeKsk?.();
+        if (active !== undefined && active !== ksk.keyName) {
+            throw new KskRetired(ksk.keyName, active);
+        }
+
         // Documents state times in whole seconds; keep the stored validity identical.
         const now = Math.floor(this.#now() / 1000) * 1000;
         if (name === domain) {
@@ -176,6 +190,39 @@ export interface SignerSettings {
 }
 
 /**
+ * The key name of the domain's active KSK, read again from its public file whenever that file
+ * was replaced (a stat per signing, a few µs, so no signing follows an activation unseen). A
+ * file that cannot be read meanwhile leaves the last name read.
+ */
+function activeKskReader(dataDir: string, domain: string): () => string {
+
+    const file = domainKeyPaths(dataDir, domain, 'ksk').publicPath;
+    const identity = () => {
+
+        const stat = Fs.statSync(file, { throwIfNoEntry: false });
+        return stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '';
+    };
+
+    let seen = identity();
+    let keyName = loadDomainPublicKey(dataDir, domain, 'ksk').keyName;
+    return () => {
+
+        const now = identity();
+        if (now !== seen && now !== '') {
+            try {
+                keyName = loadDomainPublicKey(dataDir, domain, 'ksk').keyName;
+                seen = now;
+            }
+            catch {
+                // Kept: the next signing reads it again.
+            }
+        }
+
+        return keyName;
+    };
+}
+
+/**
  * Creates the signer of a domain, loading its KSK.
  * Security: call only from the process the signing strategy names (see above).
  */
@@ -187,6 +234,7 @@ export function createSigner(settings: SignerSettings): NameSigner {
         ksk: loadDomainSigningKey(settings.dataDir, settings.domain, 'ksk'),
         published: publishedDomainKeys(settings.dataDir, settings.domain),
         policy: settings.policy,
+        activeKsk: activeKskReader(settings.dataDir, settings.domain),
         ...(settings.reuse !== undefined ? { reuse: settings.reuse } : {})
     });
 }

@@ -8,6 +8,7 @@
 import { domainToASCII } from 'node:url';
 
 import { InvalidName } from '../errors';
+import { FORBIDDEN_CHARACTER } from '../xml/characters';
 
 const internals = {
     maxEntityBytes: 255,
@@ -78,6 +79,11 @@ export function canonicalEntity(input: string): string {
 
     if (internals.controlCharacters.test(entity)) {
         throw new InvalidName('entity part contains a control character');
+    }
+
+    // The name is signed into every answer about it, negative ones included.
+    if (FORBIDDEN_CHARACTER.test(entity)) {
+        throw new InvalidName('entity part contains a character IKS documents cannot carry (U+FFFE, U+FFFF or a lone surrogate)');
     }
 
     if (entity.trim() !== entity) {

@@ -43,6 +43,10 @@ describe('names', () => {
             [`bob@${Array(60).fill('abcd').join('.')}`, /longer than 253/],
             [`${'x'.repeat(256)}@example.test`, /longer than 255 bytes/],
             ['bo\u0000b@example.test', /control character/],
+            // Characters no signed document can carry: the name could never be answered (a 500 before).
+            ['\uFFFE@example.test', /character IKS documents cannot carry/],
+            ['a\uFFFF@example.test', /character IKS documents cannot carry/],
+            ['a\uD800b@example.test', /character IKS documents cannot carry/],
             [' bob@example.test', /white space/]
         ];
 

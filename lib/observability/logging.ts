@@ -14,7 +14,8 @@ import Pino from 'pino';
 
 const internals = {
     // The URL form of a name sits right after /ikqs/v1/n/ (ARCHITECTURE.md §3), whatever the prefix.
-    namePath: /(\/ikqs\/v1\/n\/)([^/?#]+)/,
+    // Any case and repeated slashes too: a near miss is a 404, but its line must not hold the name.
+    namePath: /(\/+ikqs\/+v1\/+n\/+)([^/?#]+)/i,
     hashLength: 16
 };
 

@@ -229,7 +229,8 @@ export class LookupHandlers {
             ...(keyId !== undefined ? { keyId } : {})
         }, this.#settings.rsk);
 
-        const maxAge = Math.min(this.#settings.maxCacheAge, Math.floor(this.#settings.negativeValidity / 1000));
+        // From now, not from issuedAt (rounded down to the second): a cache must not keep it past NotAfter.
+        const maxAge = Math.max(0, Math.min(this.#settings.maxCacheAge, Math.floor((issuedAt + this.#settings.negativeValidity - now) / 1000)));
         // Every lookup answer carries an ETag (ARCHITECTURE.md §3), the negative ones too.
         return h.response(body).code(404).type(internals.xml).etag(entityTag(body).slice(1, -1)).header('cache-control', `public, max-age=${maxAge}`);
     }

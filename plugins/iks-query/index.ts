@@ -117,11 +117,13 @@ export const plugin: NamedPlugin<IksQueryOptions> = {
 
         // The name is checked by the handlers (bounded, canonical base64url), which
         // memoise the result: the key list is the hot path of the whole service.
+        // No Range: a part of a signed document verifies nothing (hapi would answer 206).
+        const whole = { ranges: false };
         server.route([
             {
                 method: 'GET',
                 path: '/ikqs/v1/n/{name}',
-                options: { auth: false, ext: { onPostResponse: counted('list') } },
+                options: { auth: false, response: whole, ext: { onPostResponse: counted('list') } },
                 handler: handlers.keyList
             },
             {
@@ -129,6 +131,7 @@ export const plugin: NamedPlugin<IksQueryOptions> = {
                 path: '/ikqs/v1/n/{name}/k/{keyId}',
                 options: {
                     auth: false,
+                    response: whole,
                     ext: { onPostResponse: counted('key') },
                     validate: {
                         params: Joi.object({ name: Joi.string().required(), keyId: Joi.string().pattern(/^[0-9a-f]{16}$/).required().messages({ 'string.pattern.base': 'key id must be 16 lowercase hex digits' }) }),
@@ -140,19 +143,19 @@ export const plugin: NamedPlugin<IksQueryOptions> = {
             {
                 method: 'GET',
                 path: '/ikqs/v1/ksk/{keyName}',
-                options: { auth: false },
+                options: { auth: false, response: whole },
                 handler: kskDirectory.handler
             },
             {
                 method: 'GET',
                 path: '/ikqs/v1/rsk',
-                options: { auth: false },
+                options: { auth: false, response: whole },
                 handler: handlers.publishedKey('rsk')
             },
             {
                 method: 'GET',
                 path: '/ikqs/v1/enc',
-                options: { auth: false },
+                options: { auth: false, response: whole },
                 handler: handlers.publishedKey('enc')
             },
             {

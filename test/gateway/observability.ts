@@ -171,6 +171,12 @@ describe('gateway observability: /metrics, /readyz and logs', () => {
 
         expect(redactPath(`/keys/ikqs/v1/n/${nameToUrlForm('bob@example.test')}/k/0123456789abcdef`)).to.equal(`/keys/ikqs/v1/n/#${nameHash('bob@example.test')}/k/0123456789abcdef`);
         expect(redactPath('/orders/7')).to.equal('/orders/7');
+        // Near misses (404s) are hidden too: another case, doubled slashes.
+        const encoded = nameToUrlForm('carol@example.test');
+        for (const path of [`/ikqs//v1/n/${encoded}`, `/IKQS/v1/n/${encoded}`, `//ikqs/v1/N//${encoded}`]) {
+            expect(redactPath(path)).to.not.contain(encoded);
+            expect(redactPath(path)).to.contain(`#${nameHash('carol@example.test')}`);
+        }
     });
 
     it('logs a store error without its command, whose arguments hold names', () => {

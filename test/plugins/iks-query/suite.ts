@@ -75,6 +75,21 @@ export function lookupSuite(lab: ReturnType<typeof Lab.script>, label: string, m
             expect(any.headers.etag).to.equal(first.headers.etag);
         });
 
+        it('answers a Range request with the whole signed document (a part of one verifies nothing)', async () => {
+
+            const whole = await server.inject(bobUrl);
+            for (const range of ['bytes=0-9', 'bytes=99999-']) {
+                const res = await server.inject({ url: bobUrl, headers: { range } });
+                expect(res.statusCode, range).to.equal(200);
+                expect(res.payload).to.equal(whole.payload);
+                expect(res.headers['accept-ranges']).to.not.exist();
+            }
+
+            for (const url of ['/ikqs/v1/rsk', '/ikqs/v1/enc']) {
+                expect((await server.inject({ url, headers: { range: 'bytes=0-9' } })).statusCode, url).to.equal(200);
+            }
+        });
+
         it('serves each key with its material', async () => {
 
             const res = await server.inject(`${bobUrl}/k/${bob.keyId}`);
@@ -93,6 +108,22 @@ export function lookupSuite(lab: ReturnType<typeof Lab.script>, label: string, m
             expect(negative.notAfter - negative.issuedAt).to.equal(300_000);
             const verified = runTool('xmlsec1', ['--verify', '--pubkey-pem', tempFile('rsk.pem', rsk.pem), tempFile('nobody.xml', res.payload)]);
             expect(verified.status, verified.output).to.equal(0);
+        });
+
+        it('lets no cache keep a negative answer past its NotAfter (issued at the start of its second)', async () => {
+
+            // Away from a second's edge, so the answer is issued in the second the request starts.
+            while (Date.now() % 1000 < 100 || Date.now() % 1000 > 800) {
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+
+            const sent = Date.now();
+            const res = await server.inject(`/ikqs/v1/n/${nameToUrlForm('nobody@example.test')}`);
+            const rsk = loadDomainPublicKey(domain.dataDir, domain.domain, 'rsk');
+            const negative = verifyDocument(res.payload, { publicKey: rsk.publicKey, keyName: rsk.keyName, type: 'NegativeAnswer', name: 'nobody@example.test' }) as NegativeAnswerDocument;
+            const maxAge = Number(/max-age=(\d+)/.exec(String(res.headers['cache-control']))![1]);
+            expect(maxAge).to.be.above(0);
+            expect(sent + maxAge * 1000).to.be.at.most(negative.notAfter);
         });
 
         it('answers an unknown key id with a signed negative naming the key', async () => {

@@ -12,7 +12,7 @@ import { nameFromUrlForm, type ParsedName } from '../../lib/names';
 import type { Store, StoredDocument } from '../../lib/store/types';
 import { renderAndSign } from '../../lib/xmldsig';
 import { entityTag } from '../../workers/updater/documents';
-import type { NameSigner } from '../../workers/updater/signer';
+import type { NameSigner, SigningResult } from '../../workers/updater/signer';
 
 export interface LookupSettings {
     readonly domain: string;
@@ -54,6 +54,9 @@ export class LookupHandlers {
 
     readonly #settings: LookupSettings;
     readonly #parsedNames = new Map<string, ParsedName>();
+    // On-demand signings under way, by name and key id: concurrent lookups that find the same
+    // document missing or lapsed share one signing instead of each signing the whole name.
+    readonly #signing = new Map<string, Promise<SigningResult | null>>();
 
     constructor(settings: LookupSettings) {
 
@@ -171,7 +174,7 @@ export class LookupHandlers {
             }
 
             for (let attempt = 0; attempt < internals.signAttempts; ++attempt) {
-                const signed = await signer.signIfRegistered(name, slot.startsWith('key:') ? slot.slice(4) : undefined);
+                const signed = await this.#signShared(signer, name, slot.startsWith('key:') ? slot.slice(4) : undefined);
                 // No registrations (or no such key): the negative answer is the truth. A document
                 // the signer kept (still current: another worker signed it meanwhile) is read back.
                 // Documents of a read a change superseded were not stored and are not served:
@@ -190,6 +193,18 @@ export class LookupHandlers {
 
             throw error;
         }
+    }
+
+    #signShared(signer: Pick<NameSigner, 'signIfRegistered'>, name: string, keyId: string | undefined): Promise<SigningResult | null> {
+
+        const key = `${name}\n${keyId ?? ''}`;
+        let signing = this.#signing.get(key);
+        if (signing === undefined) {
+            signing = signer.signIfRegistered(name, keyId).finally(() => this.#signing.delete(key));
+            this.#signing.set(key, signing);
+        }
+
+        return signing;
     }
 
     async #requestResign(name: string): Promise<void> {

@@ -11,6 +11,7 @@ import type { IksConfig } from '../../config';
 import { KskRetired } from '../../lib/errors';
 import { domainKeyPaths, loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
 import type { SigningKey } from '../../lib/keys/types';
+import { isActive } from '../../lib/store/registration';
 import type { DocumentSource, Store } from '../../lib/store/types';
 import { buildDomainDocuments, buildNameDocuments, purgeTime, type NameDocuments, type PublishedDomainKey, type SigningPolicy } from './documents';
 
@@ -148,15 +149,21 @@ export class NameSigner {
     }
 
     /**
-     * Like signNow, but only for a name that has registrations (with `keyId` among them,
-     * when given) or the domain itself: a lookup of a made-up name or key id costs one read
-     * and no signature, so it cannot be used to make the KSK sign or the store grow.
+     * Like signNow, but only when the signing would publish what is asked for, or for the
+     * domain itself: a key list needs an active key, a key document an active or revoked key
+     * (an expired one has none). A lookup of a made-up name or key id, or of a name whose keys
+     * are all revoked or expired, costs one read and no signature, so it cannot be used to make
+     * the KSK sign or the store be written, request after request.
      */
     async signIfRegistered(name: string, keyId?: string): Promise<SigningResult | null> {
 
         if (name !== this.domain) {
+            const now = this.#now();
             const registrations = await this.#options.store.getRegistrations(name);
-            if (registrations.length === 0 || (keyId !== undefined && !registrations.some((registration) => registration.keyId === keyId))) {
+            const published = keyId === undefined ?
+                registrations.some((registration) => isActive(registration, now)) :
+                registrations.some((registration) => registration.keyId === keyId && (registration.revokedAt !== undefined || isActive(registration, now)));
+            if (!published) {
                 return null;
             }
         }

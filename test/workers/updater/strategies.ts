@@ -160,6 +160,53 @@ describe('signing strategies (paper §6)', () => {
         expect(await test.store.getDocument('carol@example.test', 'list')).to.be.null();
     });
 
+    it('ondemand: concurrent lookups share one signing, and names with nothing to publish sign nothing', async () => {
+
+        domain = await makeDomain({ env: { IKS_SIGNING: 'ondemand', IKS_DNS_ENABLED: 'false', IKS_LOG_LEVEL: 'silent' } });
+        const test = domain;
+        const signings: string[] = [];
+        const counting = overrideStore(test.store, {
+            updateDocuments: (name: string, ...rest: unknown[]) => {
+
+                signings.push(name);
+                return (test.store.updateDocuments as (...args: unknown[]) => Promise<boolean>)(name, ...rest);
+            }
+        });
+        // Not initialised: its queue loop stays off, so every signing here is a lookup's own.
+        server = await createGateway(test.config, { store: counting, port: 0 });
+        const gateway = server;
+
+        // A name with ten keys, never signed, looked up by 50 clients at once: one signing.
+        const bobs = Array.from({ length: 10 }, () => makeRegistration('bob@example.test'));
+        await test.store.putRegistrations(bobs);
+        const url = `/ikqs/v1/n/${nameToUrlForm('bob@example.test')}`;
+        const answers = await Promise.all(Array.from({ length: 50 }, () => gateway.inject(url)));
+        expect(answers.map((answer) => answer.statusCode)).to.equal(Array(50).fill(200));
+        expect(signings).to.equal(['bob@example.test']);
+
+        // Revoked and expired keys only: the key list has nothing to publish, nor has an expired key.
+        const now = Date.now();
+        const revoked = makeRegistration('carol@example.test', 'ed25519', { revokedAt: now - 1000 });
+        const expired = makeRegistration('carol@example.test', 'ed25519', { expiresAt: now - 1000 });
+        await test.store.putRegistrations([revoked, expired]);
+        const carol = `/ikqs/v1/n/${nameToUrlForm('carol@example.test')}`;
+        signings.length = 0;
+        for (let i = 0; i < 10; ++i) {
+            expect((await gateway.inject(carol)).statusCode).to.equal(404);
+            expect((await gateway.inject(`${carol}/k/${expired.keyId}`)).statusCode).to.equal(404);
+        }
+
+        expect(signings).to.equal([]);
+        // A revoked key's document is its signed revocation: signed once, then served as stored.
+        for (let i = 0; i < 5; ++i) {
+            const answer = await gateway.inject(`${carol}/k/${revoked.keyId}`);
+            expect(answer.statusCode).to.equal(200);
+            expect(answer.payload).to.contain('<Status>revoked</Status>');
+        }
+
+        expect(signings).to.equal(['carol@example.test']);
+    });
+
     it('online: iks-register loads the KSK and a registration is published before it is acknowledged', async () => {
 
         const { domain: test, server: gateway, gatewayKskLoads } = await setUp('online');

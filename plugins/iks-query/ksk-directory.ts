@@ -8,6 +8,7 @@ import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit } from '@hapi/hapi';
 
 import { publishedKsks } from '../../lib/keys';
+import { entityTag } from '../../workers/updater/documents';
 
 const internals = {
     keyName: /^ksk-[0-9a-f]{12}$/,
@@ -50,7 +51,8 @@ export class KskDirectory {
             throw Boom.notFound(`no key-signing key named "${keyName.slice(0, 64)}" is published here`);
         }
 
-        return h.response(pem).type('application/x-pem-file').header('cache-control', `public, max-age=${this.#cacheSeconds}`);
+        // Every lookup answer carries an ETag (ARCHITECTURE.md §3): a client re-checking the KSK gets a 304.
+        return h.response(pem).type('application/x-pem-file').etag(entityTag(pem).slice(1, -1)).header('cache-control', `public, max-age=${this.#cacheSeconds}`);
     };
 
     #scan(): void {

@@ -168,6 +168,9 @@ export function lookupSuite(lab: ReturnType<typeof Lab.script>, label: string, m
             const res = await server.inject(`/ikqs/v1/ksk/${ksk.keyName}`);
             expect(res.statusCode).to.equal(200);
             expect(res.payload).to.equal(ksk.pem);
+            expect(res.headers.etag).to.equal(entityTag(ksk.pem));
+            const again = await server.inject({ url: `/ikqs/v1/ksk/${ksk.keyName}`, headers: { 'if-none-match': res.headers.etag as string } });
+            expect(again.statusCode).to.equal(304);
             expect((await server.inject('/ikqs/v1/ksk/ksk-000000000000')).statusCode).to.equal(404);
 
             for (const slot of ['rsk', 'enc']) {

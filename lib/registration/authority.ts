@@ -5,7 +5,9 @@
  * authentication establishes a principal, authorization requires the principal to be
  * the name itself, and only then is the store changed. Registrations and revocations
  * are written together with the enqueue of their name (Store.putRegistrations), so the
- * updater publishes them at its next poll.
+ * updater publishes them at its next poll. A registration is written only at the version
+ * of the name's registrations it was decided on; when they changed meanwhile, the request
+ * is decided again on what is stored now.
  */
 import { timingSafeEqual } from 'node:crypto';
 

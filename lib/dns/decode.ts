@@ -50,6 +50,8 @@ export interface DecodedMessage {
 const internals = {
     headerLength: 12,
     maxNameWire: 255,
+    // A name has at most 127 labels, so a legitimate encoder never needs more pointers.
+    maxPointers: 127,
     minRecordLength: 11,                    // root owner, type, class, TTL, RDLENGTH
     // RDATA layouts holding names that may be compressed: [octets before the name, names].
     compressible: new Map<number, { readonly prefix: number; readonly names: number }>([
@@ -72,7 +74,9 @@ interface ReadName {
 /**
  * Reads a possibly compressed name (RFC 1035 §4.1.4). Every pointer must point before
  * the octets read so far, so a chain of pointers strictly descends and cannot loop; the
- * expanded name must fit the 255-octet limit.
+ * expanded name must fit the 255-octet limit, and at most 127 pointers are followed (a
+ * descending chain may still be thousands of hops long, walked again for every name that
+ * points into it).
  */
 export function readName(message: Buffer, start: number): ReadName {
 
@@ -81,6 +85,7 @@ export function readName(message: Buffer, start: number): ReadName {
     let lowest = start;
     let next = -1;
     let wireLength = 1;
+    let pointers = 0;
     for (;;) {
         const length = message[offset];
         if (length === undefined) {
@@ -100,6 +105,10 @@ export function readName(message: Buffer, start: number): ReadName {
             const target = ((length & 0x3f) << 8) | second;
             if (target >= lowest || target < internals.headerLength) {
                 throw new DnsFormatError(`compression pointer to ${target} does not point backwards into the message`);
+            }
+
+            if (++pointers > internals.maxPointers) {
+                throw new DnsFormatError(`name follows more than ${internals.maxPointers} compression pointers`);
             }
 
             if (next < 0) {

@@ -225,15 +225,30 @@ export function encodeTypeBitmap(types: Iterable<number>): Buffer {
     return Buffer.concat(parts);
 }
 
+/**
+ * The types of a type bit map; DnsFormatError for windows that are empty, longer than 32
+ * octets, truncated, out of order or repeated (RFC 4034 §4.1.2: such maps must not be
+ * interpreted, and reading one leniently lets a signed NSEC list other types than meant).
+ */
 export function decodeTypeBitmap(bitmap: Buffer): number[] {
 
     const types: number[] = [];
     let offset = 0;
-    while (offset + 2 <= bitmap.length) {
+    let previous = -1;
+    while (offset < bitmap.length) {
         const window = bitmap[offset]!;
-        const length = bitmap[offset + 1]!;
+        const length = bitmap[offset + 1];
+        if (length === undefined || length < 1 || length > 32 || offset + 2 + length > bitmap.length) {
+            throw new DnsFormatError(`type bit map window ${window} is empty, longer than 32 octets or truncated`);
+        }
+
+        if (window <= previous) {
+            throw new DnsFormatError(`type bit map window ${window} is out of order or repeated`);
+        }
+
+        previous = window;
         for (let i = 0; i < length; ++i) {
-            const octet = bitmap[offset + 2 + i] ?? 0;
+            const octet = bitmap[offset + 2 + i]!;
             for (let bit = 0; bit < 8; ++bit) {
                 if (octet & (0x80 >> bit)) {
                     types.push(window * 256 + i * 8 + bit);
@@ -270,7 +285,14 @@ export function readWireName(rdata: Buffer, offset: number): { name: string; nex
             return { name: `${labels.join('.')}.`, next: position + 1 };
         }
 
-        labels.push(rdata.toString('latin1', position + 1, position + 1 + length));
+        // Names are handled as dot-joined labels: a "." octet inside a label would split it
+        // (an NSEC next name `a\.b.D` read as `a.b.D` covers b.D), so refuse it as decode.ts does.
+        const label = rdata.toString('latin1', position + 1, position + 1 + length);
+        if (label.includes('.')) {
+            throw new DnsFormatError('label in RDATA contains a "." octet');
+        }
+
+        labels.push(label);
         position += 1 + length;
     }
 }

@@ -167,7 +167,12 @@ export class DnsStub {
             socket.on('error', (err) => finish(new DnsQueryFailed(`cannot reach ${this.#describe(name, type)}: ${err.message}`, { cause: err })));
             socket.on('message', (datagram) => {
 
-                // A connected socket only receives from the server; the rest is checked here.
+                // A connected socket only receives from the server; the rest is checked here,
+                // the ID first: decoding costs CPU that a flood of foreign datagrams must not get.
+                if (datagram.length < 2 || datagram.readUInt16BE(0) !== id) {
+                    return;
+                }
+
                 let reply: DecodedMessage;
                 try {
                     reply = decodeMessage(datagram);

@@ -106,9 +106,20 @@ export function publicKeyFromDnskey(dnskey: Buffer): Crypto.KeyObject {
                 const long = key[0] === 0;
                 const exponentLength = long ? key.readUInt16BE(1) : key[0]!;
                 const start = long ? 3 : 1;
+                const exponent = key.subarray(start, start + exponentLength);
                 const modulus = key.subarray(start + exponentLength);
-                if (exponentLength > 0 && modulus.length * 8 >= 2048) {
-                    return Crypto.createPublicKey({ key: { kty: 'RSA', e: key.subarray(start, start + exponentLength).toString('base64url'), n: modulus.toString('base64url') }, format: 'jwk' });
+                // RFC 3110 §2 forbids leading zero octets: zeros padding a 1024-bit modulus to
+                // 256 octets would otherwise pass a size check on the field length.
+                if (exponent[0] === 0 || modulus[0] === 0) {
+                    throw new InvalidKey('DNSKEY (algorithm 8) has leading zero octets in its RSA exponent or modulus');
+                }
+
+                if (exponent.length > 0 && modulus.length * 8 >= 2048) {
+                    const publicKey = Crypto.createPublicKey({ key: { kty: 'RSA', e: exponent.toString('base64url'), n: modulus.toString('base64url') }, format: 'jwk' });
+                    // The size node:crypto sees, not the octets sent, is what counts.
+                    if ((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) {
+                        return publicKey;
+                    }
                 }
 
                 break;

@@ -66,6 +66,7 @@ interface Rrsig extends RrsigInfo {
 
 const internals = {
     revoke: 0x0080,
+    NSEC3: 50,
     rrsigFixed: 18
 };
 
@@ -323,6 +324,11 @@ export function validateAnswer(reply: DecodedMessage, qname: string, qtype: numb
 
     const { rrsets, nsecs } = validatedNsecs(reply, keys, now);
     if (rrsets.length === 0) {
+        // Say so rather than blame the network: every denial from an NSEC3 zone lands here.
+        if (reply.authorities.some((record) => record.type === internals.NSEC3 && isInZone(record.name, keys.zone))) {
+            throw new DnssecBogus(`${what}: ${rcodeName(reply.rcode)} denied with NSEC3 (RFC 5155), which this client does not validate; IKS zones are signed with NSEC`);
+        }
+
         throw new DnssecBogus(`${what}: ${rcodeName(reply.rcode)} without any NSEC proof (records removed on the way?)`);
     }
 

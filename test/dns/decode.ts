@@ -112,6 +112,30 @@ describe('decodeMessage()', () => {
         expect(() => readName(Buffer.concat(parts), previous)).to.throw(DnsFormatError, /longer than 255/);
     });
 
+    it('refuses a name that follows more than 127 compression pointers (a long descending chain, walked for every name)', () => {
+
+        // Answer 1: TXT at the root whose RDATA is a root label and a chain of pointers, each
+        // to the one before; answer 2 is owned by a pointer to the end of the chain.
+        const withChain = (pointers: number) => {
+
+            const start = 12 + 11;
+            const rdata = Buffer.alloc(1 + pointers * 2);
+            let previous = start;
+            for (let i = 0; i < pointers; ++i) {
+                rdata.writeUInt16BE(0xc000 | previous, 1 + i * 2);
+                previous = start + 1 + i * 2;
+            }
+
+            const first = Buffer.from([0, 0, 16, 0, 1, 0, 0, 0, 0, rdata.length >> 8, rdata.length & 0xff]);
+            const second = Buffer.from([0xc0 | (previous >> 8), previous & 0xff, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0]);
+            return message([0, 2, 0, 0], Buffer.concat([first, rdata, second]));
+        };
+
+        expect(decodeMessage(withChain(126)).answers).to.have.length(2);              // 127 pointers
+        expect(() => decodeMessage(withChain(127))).to.throw(DnsFormatError, /more than 127 compression pointers/);
+        expect(() => decodeMessage(withChain(16000))).to.throw(DnsFormatError, /more than 127 compression pointers/);
+    });
+
     it('refuses extended label types, dots inside labels and names running off the end', () => {
 
         expect(() => readName(Buffer.concat([Buffer.alloc(12), Buffer.from([0x41, 0])]), 12)).to.throw(DnsFormatError, /label type/);

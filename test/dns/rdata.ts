@@ -90,6 +90,32 @@ describe('RDATA encoders', () => {
         expect(() => Rdata.readWireName(Buffer.from([0xc0, 0]), 0)).to.throw(DnsFormatError);
     });
 
+    it('refuses a label holding a "." octet, which dot-joined names would split in two', () => {
+
+        const dotted = Buffer.concat([Buffer.from([3, 0x61, 0x2e, 0x62]), Rdata.encodeNs('example.test')]);
+        expect(() => Rdata.readWireName(dotted, 0)).to.throw(DnsFormatError, /"\."/);
+        expect(() => Rdata.rdataToText(RrType.NS, dotted)).to.throw(DnsFormatError, /"\."/);
+        expect(Rdata.readWireName(Rdata.encodeNs('a.b.example.test'), 0).name).to.equal('a.b.example.test.');
+    });
+
+    it('refuses type bit maps that must not be interpreted: empty, long, truncated, out-of-order or repeated windows (RFC 4034 §4.1.2)', () => {
+
+        const bad = [
+            [0, 34, ...new Array<number>(34).fill(0x40)],       // longer than 32 octets
+            [0, 6, 0x40],                                       // truncated
+            [1, 1, 0x40, 0, 1, 0x40, 0, 1, 0x40],               // out of order, then repeated
+            [0, 1, 0x40, 0, 1, 0x40],                           // repeated
+            [0, 0],                                             // empty window
+            [0, 1, 0x40, 1]                                     // a window number without its length
+        ];
+        for (const bitmap of bad) {
+            expect(() => Rdata.decodeTypeBitmap(Buffer.from(bitmap)), bitmap.join(',')).to.throw(DnsFormatError, /type bit map window/);
+        }
+
+        expect(Rdata.decodeTypeBitmap(Buffer.alloc(0))).to.equal([]);
+        expect(Rdata.decodeTypeBitmap(Buffer.from([0, 32, ...Buffer.alloc(31), 1, 1, 1, 0x40]))).to.equal([255, 257]);
+    });
+
     it('reads SRV RDATA back, "." as the empty target, and refuses malformed SRV', () => {
 
         const srv = { priority: 10, weight: 5, port: 8080, target: 'iks.example.test' };

@@ -4,6 +4,7 @@ import * as Net from 'node:net';
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
+import * as Decode from '../../lib/dns/decode';
 import { encodeResponse } from '../../lib/dns/message';
 import { nameToWire } from '../../lib/dns/name';
 import { parseQuery, type ParsedQuery } from '../../lib/dns/query';
@@ -154,6 +155,34 @@ describe('DnsStub', () => {
             expect(reply.answers[0]!.rdata).to.equal(Buffer.from([192, 0, 2, 7]));
         }
         finally {
+            await server.close();
+        }
+    });
+
+    it('decodes only datagrams carrying its query ID, so a flood of foreign ones costs no decoding', async () => {
+
+        // The stub calls decodeMessage through the module's exports: count the calls there.
+        const decode = Decode as { decodeMessage: typeof Decode.decodeMessage };
+        const original = decode.decodeMessage;
+        let decoded = 0;
+        decode.decodeMessage = (message) => {
+
+            ++decoded;
+            return original(message);
+        };
+
+        const server = await fakeUdpServer((query) => [
+            ...[1, 2, 3].map((delta) => answerTo(query, { id: (query.id + delta) & 0xffff })),
+            Buffer.from([0x42]),
+            answerTo(query)
+        ]);
+        try {
+            const reply = await new DnsStub({ server: { host: '127.0.0.1', port: server.port } }).query('www.example.test', RrType.A);
+            expect(reply.answers[0]!.rdata).to.equal(Buffer.from([192, 0, 2, 7]));
+            expect(decoded).to.equal(1);
+        }
+        finally {
+            decode.decodeMessage = original;
             await server.close();
         }
     });

@@ -133,4 +133,22 @@ describe('publicKeyFromDnskey()', () => {
         expect(() => publicKeyFromDnskey(dnskey(8, Buffer.from([0, 1])))).to.throw(InvalidKey, /not a valid public key/);
         expect(() => publicKeyFromDnskey(dnskey(8, Buffer.alloc(0)))).to.throw(InvalidKey, /wrong size/);
     });
+
+    it('refuses RSA keys with leading zero octets (RFC 3110 §2), such as 1024 bits padded to look like 2048, and moduli under 2048 bits', () => {
+
+        const dnskey = (key: Buffer) => encodeDnskey({ flags: 257, algorithm: 8, publicKey: key });
+        const field = (exponent: Buffer, modulus: Buffer) => Buffer.concat([Buffer.from([exponent.length]), exponent, modulus]);
+        const rsa1024 = Crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+        const modulus1024 = Buffer.from(rsa1024.n!, 'base64url');
+        expect(() => publicKeyFromDnskey(dnskey(field(Buffer.from([1, 0, 1]), Buffer.concat([Buffer.alloc(256 - modulus1024.length), modulus1024]))))).to.throw(InvalidKey, /leading zero octets/);
+        const rsa2048 = Crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+        const modulus2048 = Buffer.from(rsa2048.n!, 'base64url');
+        expect(() => publicKeyFromDnskey(dnskey(field(Buffer.from([0, 1, 0, 1]), modulus2048)))).to.throw(InvalidKey, /leading zero octets/);
+        expect(() => publicKeyFromDnskey(dnskey(field(Buffer.from([1, 0, 1]), Buffer.concat([Buffer.from([0]), modulus2048]))))).to.throw(InvalidKey, /leading zero octets/);
+        // 256 octets without a leading zero, yet only 2041 bits: the size node:crypto reads counts.
+        const short = Buffer.from(modulus2048);
+        short[0] = 0x01;
+        expect(() => publicKeyFromDnskey(dnskey(field(Buffer.from([1, 0, 1]), short)))).to.throw(InvalidKey, /wrong size/);
+        expect(publicKeyFromDnskey(dnskey(field(Buffer.from([1, 0, 1]), modulus2048))).asymmetricKeyDetails?.modulusLength).to.equal(2048);
+    });
 });

@@ -4,9 +4,10 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
 import type { DecodedMessage } from '../../lib/dns/decode';
-import { decodeSrv, encodeSrv } from '../../lib/dns/rdata';
+import { nameToWire } from '../../lib/dns/name';
+import { decodeSrv, encodeDnskey, encodeSrv, encodeTxt, encodeTypeBitmap, readWireName } from '../../lib/dns/rdata';
 import { Rcode, RrType } from '../../lib/dns/types';
-import { DnskeyFlags, secureEntryPoints, signatureTime, signRRset, validateAnswer, ValidatingResolver, zoneKey, type KeyPair, type SignedZone, type TrustAnchor } from '../../lib/dnssec';
+import { DnskeyFlags, keyTag, parseTrustAnchors, secureEntryPoints, signatureTime, signRRset, validateAnswer, validateDnskeys, ValidatingResolver, zoneKey, type KeyPair, type SignedZone, type TrustAnchor } from '../../lib/dnssec';
 import { BogusRrsig, DnsQueryFailed, DnssecBogus, RrsigExpired, RrsigNotYetValid, TrustAnchorMismatch, UnsignedAnswer } from '../../lib/errors';
 import { zoneExchange } from '../helpers/dns-server';
 import { anchorsOf, changeRRset, signedByOtherZone, signedIksZone, tamperSignatures } from '../helpers/signed-zone';
@@ -338,6 +339,72 @@ describe('ValidatingResolver', () => {
             });
             await expect(resolverFor(doubled).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /2 NSEC records/);
         });
+
+        it('a genuine NSEC whose next name has a "." inside a label, replayed as NODATA for the name it would seem to cover', async () => {
+
+            // The zone holds `a\.b.example.test` (one label "a.b") and b.example.test TXT; its
+            // apex NSEC names `a\.b` as next, which read as `a.b` would "cover" b.example.test.
+            const zsk = p256();
+            const zone = signedIksZone({ zsk, extra: [{ name: 'b.example.test', type: RrType.TXT, ttl: 3600, rdata: [encodeTxt('exists')] }] });
+            const next = Buffer.concat([Buffer.from([3]), Buffer.from('a.b', 'latin1'), nameToWire('example.test')]);
+            const nsec = { name: 'example.test', type: RrType.NSEC, ttl: 300, rdata: [Buffer.concat([next, encodeTypeBitmap([RrType.NS, RrType.SOA, RrType.RRSIG, RrType.NSEC, RrType.DNSKEY])])] };
+            const rrsig = signRRset(nsec, 'example.test', zoneKey(zsk, DnskeyFlags.SEP), zone.inception, zone.expiration);
+            const replayed = onQuestion('b.example.test', RrType.TXT, (reply) => ({
+                ...reply,
+                answers: [],
+                authorities: [{ name: 'example.test', type: RrType.NSEC, class: 1, ttl: 300, rdata: nsec.rdata[0]! }, { name: 'example.test', type: RrType.RRSIG, class: 1, ttl: 300, rdata: rrsig }]
+            }));
+            expect((await resolverFor(zone).resolve('b.example.test', RrType.TXT)).kind).to.equal('answer');
+            await expect(resolverFor(zone, { tamper: replayed }).resolve('b.example.test', RrType.TXT)).to.reject(DnssecBogus, /NSEC of example\.test is malformed/);
+        });
+
+        it('an NSEC whose type bit map RFC 4034 §4.1.2 says must not be interpreted (windows out of order)', async () => {
+
+            const zsk = p256();
+            const zone = signedDemoZone({ zsk });
+            // Window 1 before window 0: read leniently, it lists A and TYPE257 and denies TXT.
+            const misordered = changeRRset(zone, 'iks1.example.test', RrType.NSEC, (rrset) => {
+
+                const rdata = [Buffer.concat([readWireNameOctets(rrset.rdata[0]!), Buffer.from([1, 1, 0x40, 0, 1, 0x40])])];
+                return { ...rrset, rdata, signatures: [signRRset({ ...rrset, rdata }, 'example.test', zoneKey(zsk, DnskeyFlags.SEP), zone.inception, zone.expiration)] };
+            });
+            await expect(resolverFor(misordered).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /NSEC of iks1\.example\.test is malformed/);
+        });
+
+        it('a denial made with NSEC3, which it does not validate, saying so', async () => {
+
+            const zone = signedDemoZone();
+            // Any NSEC3 RDATA will do: it is recognised, not validated.
+            const nsec3 = { name: '0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.test', type: 50, class: 1, ttl: 300, rdata: Buffer.from('01000000001400', 'hex') };
+            for (const rcode of [Rcode.NXDOMAIN, Rcode.NOERROR]) {
+                const denied = onQuestion('nothing.example.test', RrType.TXT, (reply) => ({ ...reply, rcode, answers: [], authorities: [...reply.authorities.filter((record) => record.type === RrType.SOA), nsec3] }));
+                await expect(resolverFor(zone, { tamper: denied }).resolve('nothing.example.test', RrType.TXT), String(rcode)).to.reject(DnssecBogus, /denied with NSEC3 \(RFC 5155\), which this client does not validate; IKS zones are signed with NSEC/);
+            }
+
+            // NSEC3 of another zone says nothing about this one.
+            const foreign = onQuestion('nothing.example.test', RrType.TXT, (reply) => ({ ...reply, answers: [], authorities: [{ ...nsec3, name: 'x.example.org' }] }));
+            await expect(resolverFor(zone, { tamper: foreign }).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /NXDOMAIN without any NSEC proof/);
+        });
+
+        it('a zone key of 1024 bits whose modulus is padded with zero octets to 256 (RFC 3110 §2)', () => {
+
+            const pair = Crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
+            const jwk = pair.publicKey.export({ format: 'jwk' });
+            const exponent = Buffer.from(jwk.e!, 'base64url');
+            const modulus = Buffer.from(jwk.n!, 'base64url');
+            const dnskey = encodeDnskey({ flags: DnskeyFlags.SEP, algorithm: 8, publicKey: Buffer.concat([Buffer.from([exponent.length]), exponent, Buffer.alloc(256 - modulus.length), modulus]) });
+            const key = { algorithm: 8, flags: DnskeyFlags.SEP, dnskey, keyTag: keyTag(dnskey), privateKey: pair.privateKey };
+            const now = Math.floor(Date.now() / 1000);
+            const rrset = { name: 'example.test', type: RrType.DNSKEY, ttl: 3600, rdata: [dnskey] };
+            const rrsig = signRRset(rrset, 'example.test', key, now - 60, now + 3600);
+            const reply: DecodedMessage = {
+                id: 1, qr: true, opcode: 0, aa: true, tc: false, rd: false, ra: false, ad: false, cd: false, rcode: Rcode.NOERROR, question: null,
+                answers: [{ name: 'example.test', type: RrType.DNSKEY, class: 1, ttl: 3600, rdata: dnskey }, { name: 'example.test', type: RrType.RRSIG, class: 1, ttl: 3600, rdata: rrsig }],
+                authorities: [], additionals: [], edns: null
+            };
+            const anchors = parseTrustAnchors(`trust-anchors { example.test. static-key 257 3 8 "${dnskey.subarray(4).toString('base64')}"; };`);
+            expect(() => validateDnskeys('example.test', reply, anchors, now)).to.throw(TrustAnchorMismatch, /no DNSKEY of example\.test/);
+        });
     });
 });
 
@@ -353,6 +420,12 @@ describe('signatureTime()', () => {
         expect(signatureTime(2 ** 32 - 500, after2106)).to.equal(2 ** 32 - 500);
     });
 });
+
+/** The next-name octets at the start of NSEC RDATA. */
+function readWireNameOctets(rdata: Buffer): Buffer {
+
+    return rdata.subarray(0, readWireName(rdata, 0).next);
+}
 
 function encodeSrvUpper(rdata: Buffer): Buffer {
 

@@ -294,51 +294,59 @@ export class RegistrationAuthority {
 
     async #password(authentication: Extract<Authentication, { method: 'password' }>, timestamp: number, digest: Buffer, clientAddress: string): Promise<Authenticated> {
 
-        const { encKey, store } = this.#settings;
+        const { store } = this.#settings;
         const user = authentication.user;
-        // Counted before it is checked: a burst of concurrent guesses is counted in full before
-        // any of them costs an scrypt, and none gets past the lockout it runs into.
         const network = clientNetwork(clientAddress);
+        const locked = (seconds: number): Authenticated => ({ lockedFor: seconds, reason: 'too many failed password attempts; password authentication is locked until the time given' });
+        const opened = this.#openPassword(authentication, timestamp, digest);
+        if ('failed' in opened) {
+            // No guess: a ciphertext that does not open, or is bound to another request, tells
+            // nothing about the password. Counted against the user, it would let anyone lock
+            // them out with no cryptography at all; it counts against its sender only.
+            const addressLocked = await this.#addressFailures.attempt(network);
+            return addressLocked > 0 ? locked(addressLocked) : opened;
+        }
+
+        // A guess is counted before it is checked: a burst of concurrent guesses is counted in
+        // full before any of them costs an scrypt, and none gets past the lockout it runs into.
         const [entityLocked, addressLocked] = await Promise.all([this.#entityFailures.attempt(user), this.#addressFailures.attempt(network)]);
         if (entityLocked > 0 || addressLocked > 0) {
             // Not checked: it counts only where it was one too many.
             await Promise.all([entityLocked > 0 ? null : this.#entityFailures.refund(user), addressLocked > 0 ? null : this.#addressFailures.refund(network)]);
-            return { lockedFor: Math.max(entityLocked, addressLocked), reason: 'too many failed password attempts; password authentication is locked until the time given' };
-        }
-
-        let failure: string | null = null;
-        let password = '';
-        if (authentication.encKey !== encKey.keyName) {
-            failure = `the password is encrypted for key "${excerpt(authentication.encKey, 64)}"; this domain's encryption key is "${encKey.keyName}" (GET /ikqs/v1/enc)`;
-        }
-        else {
-            const opened = openPassword(encKey.privateKey, authentication.ciphertext);
-            if (opened === null) {
-                failure = `the encrypted password does not decrypt with ${encKey.keyName}`;
-            }
-            else if (opened.timestamp !== timestamp || !timingSafeEqual(opened.digest, digest)) {
-                // A ciphertext lifted from another request (paper §5.2: bound to this one).
-                failure = 'the encrypted password is bound to another request';
-            }
-            else {
-                password = opened.password;
-            }
-        }
-
-        if (failure !== null) {
-            return { failed: failure };
+            return locked(Math.max(entityLocked, addressLocked));
         }
 
         const name = this.#principalName(user);
         const record = name === null ? null : await store.getUser(name);
         // Unknown and disabled users cost the same scrypt work as known ones.
-        const matches = await verifyPassword(password, record && !record.disabled ? record.passwordHash : null);
+        const matches = await verifyPassword(opened.password, record && !record.disabled ? record.passwordHash : null);
         if (matches && record && !record.disabled && name !== null) {
             await Promise.all([this.#entityFailures.reset(user), this.#addressFailures.refund(network)]);
             return { principal: name };
         }
 
         return { failed: internals.passwordRefused };
+    }
+
+    /** The password of a request, or why it cannot be read: encrypted for another key, not decrypting, bound to another request. */
+    #openPassword(authentication: Extract<Authentication, { method: 'password' }>, timestamp: number, digest: Buffer): { password: string } | { failed: string } {
+
+        const { encKey } = this.#settings;
+        if (authentication.encKey !== encKey.keyName) {
+            return { failed: `the password is encrypted for key "${excerpt(authentication.encKey, 64)}"; this domain's encryption key is "${encKey.keyName}" (GET /ikqs/v1/enc)` };
+        }
+
+        const opened = openPassword(encKey.privateKey, authentication.ciphertext);
+        if (opened === null) {
+            return { failed: `the encrypted password does not decrypt with ${encKey.keyName}` };
+        }
+
+        if (opened.timestamp !== timestamp || !timingSafeEqual(opened.digest, digest)) {
+            // A ciphertext lifted from another request (paper §5.2: bound to this one).
+            return { failed: 'the encrypted password is bound to another request' };
+        }
+
+        return { password: opened.password };
     }
 
     async #userKey(authentication: Extract<Authentication, { method: 'user-key' }>, digest: Buffer, now: number, reads: DecisionReads): Promise<Authenticated> {

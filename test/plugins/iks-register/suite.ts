@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import * as Fs from 'node:fs';
 import * as Path from 'node:path';
 
@@ -13,7 +13,7 @@ import { createGateway } from '../../../lib/gateway';
 import { loadDomainPublicKey, parsePublicKey } from '../../../lib/keys';
 import { registrationOf } from '../../../lib/store/registration';
 import { hashPassword } from '../../../lib/registration/password';
-import { renderAssertion } from '../../../lib/registration/request';
+import { renderAssertion, renderRequest } from '../../../lib/registration/request';
 import { signAssertion } from '../../../lib/registration/signatures';
 import { readAnswerEnvelope, renderEnvelope } from '../../../lib/registration/soap';
 import { nameToUrlForm } from '../../../lib/names';
@@ -307,6 +307,35 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             // perEntity is 3: three guesses at most cost an scrypt check; the rest are refused unchecked.
             expect(outcomes.filter((outcome) => outcome !== 'LOCKED_OUT')).to.have.length(3);
             expect(outcomes.filter((outcome) => outcome === 'LOCKED_OUT')).to.have.length(37);
+        });
+
+        it('never locks a user out for ciphertexts that are no guesses; their senders\' addresses pay', async () => {
+
+            const credentials = await addUser('nina@example.test');
+            const encKey = loadDomainPublicKey(domain.dataDir, domain.domain, 'enc').keyName;
+            const junk = (remoteAddress: string, authentication: { encKey: string; ciphertext: Buffer }) => {
+
+                const now = Date.now();
+                const body = renderEnvelope(renderRequest({ operation: 'list', name: 'nina@example.test', timestamp: now - now % 1000, nonce: randomBytes(18).toString('base64url'), authentication: { method: 'password', user: 'nina@example.test', ...authentication } }));
+                return server.inject({ method: 'POST', url: '/ikrs/v1', payload: body, headers: { 'content-type': 'application/soap+xml' }, remoteAddress });
+            };
+
+            // More than perEntity (3) of them, each from its own network: not one is a guess at nina's password.
+            for (let i = 0; i < 6; ++i) {
+                const answer = await junk(`198.51.100.${i + 1}`, i % 2 === 0 ? { encKey, ciphertext: randomBytes(256) } : { encKey: 'enc-000000000000', ciphertext: randomBytes(16) });
+                expect(answer.statusCode).to.equal(200);
+                expect(answer.payload).to.contain('<Outcome>authentication-failed</Outcome>');
+            }
+
+            expect((await client({ remoteAddress: '198.51.100.99' }).listMyKeys('nina@example.test', credentials)).answer.outcome).to.equal('accepted');
+
+            // One address sending them is counted like any failing one (perAddress is 5).
+            const statuses: number[] = [];
+            for (let i = 0; i < 6; ++i) {
+                statuses.push((await junk('203.0.113.9', { encKey, ciphertext: randomBytes(256) })).statusCode);
+            }
+
+            expect(statuses).to.equal([200, 200, 200, 200, 200, 429]);
         });
 
         it('locks out a client address that fails for many entities', async () => {

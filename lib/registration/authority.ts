@@ -9,7 +9,7 @@
  * of the name's registrations it was decided on; when they changed meanwhile, the request
  * is decided again on what is stored now.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 import { excerpt, InvalidKey, InvalidName, InvalidRequest, RegistrationsChanged, ReplayedRequest, StaleRequest } from '../errors';
 import { parsePublicKey } from '../keys';
@@ -20,6 +20,7 @@ import { isActive, keyMetadataOf, registrationOf } from '../store/registration';
 import type { FailureLimiter, Registration, Store, VersionedRegistrations } from '../store/types';
 import type { AuthenticationMethod, RegisteredKey, RegistrationAnswerDocument } from '../xml/types';
 import { clientNetwork } from './client-network';
+import { encodeFields } from './fields';
 import { openPassword, verifyPassword } from './password';
 import { requestDigest, type Assertion, type Authentication, type RegistrationRequest } from './request';
 import { verifyAssertionSignature, verifyRequestSignature } from './signatures';
@@ -391,7 +392,20 @@ export class RegistrationAuthority {
         }
 
         const subject = this.#principalName(assertion.subject);
-        return subject === null ? { failed: `the assertion's subject "${excerpt(assertion.subject, 100)}" is not a name of ${this.#settings.domain}` } : { principal: subject };
+        if (subject === null) {
+            return { failed: `the assertion's subject "${excerpt(assertion.subject, 100)}" is not a name of ${this.#settings.domain}` };
+        }
+
+        // One request per assertion. It is a bearer token bound to no request: reused, anyone
+        // who read one request carrying it (plain HTTP) could send requests of their own until
+        // it expires, and register a key of their own that outlives it.
+        // Keyed by what is signed, not by the signature: an ECDSA signature has a second valid form.
+        const used = createHash('sha256').update(encodeFields('IKS-ASSERTION-USED', [assertion.issuer, assertion.keyId, assertion.subject, String(assertion.issuedAt), String(assertion.notAfter)])).digest('hex');
+        if (!await this.#settings.store.rememberNonce(key.name, `assertion:${used}`, assertion.notAfter + internals.nonceMargin)) {
+            return { failed: `the assertion was already used for a request; each assertion authenticates one request, ask ${key.name} for a new one` };
+        }
+
+        return { principal: subject };
     }
 
     async #register(name: string, request: Extract<RegistrationRequest, { operation: 'register' }>, now: number, reads: DecisionReads): Promise<Pick<Decision, 'outcome' | 'keyId' | 'state' | 'reason'>> {

@@ -244,8 +244,18 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
                 assertion: renderAssertion(signAssertion(sso.privateKey, { issuer: 'sso@example.test', keyId: keyIdOf(sso.publicKey), subject, issuedAt: issuedAt - issuedAt % 1000, notAfter: notAfter - notAfter % 1000 }))
             });
 
-            const accepted = await client().register('ivan@example.test', { container: pem(newKey().publicKey), usage: ['sign'] }, assertion('ivan@example.test', now, now + 600_000));
+            const used = assertion('ivan@example.test', now, now + 600_000);
+            const accepted = await client().register('ivan@example.test', { container: pem(newKey().publicKey), usage: ['sign'] }, used);
             expect(accepted.answer.outcome).to.equal('accepted');
+
+            // One request per assertion: read off the wire, it authenticates nothing more, even
+            // with its ECDSA signature in its other valid form (s → n − s).
+            const again = await refusal(client().register('ivan@example.test', { container: pem(newKey().publicKey), usage: ['iks-auth'] }, used));
+            expect(again.code).to.equal('AUTHENTICATION_FAILED');
+            expect(again.message).to.contain('the assertion was already used for a request; each assertion authenticates one request, ask sso@example.test for a new one');
+            const flipped = used.assertion.replace(/<Value>([^<]+)<\/Value>/, (_all, value: string) => `<Value>${otherEcdsaForm(Buffer.from(value, 'base64')).toString('base64')}</Value>`);
+            expect(flipped).to.not.equal(used.assertion);
+            expect((await refusal(client().listMyKeys('ivan@example.test', { assertion: flipped }))).message).to.contain('already used');
 
             const forOther = await refusal(client().register('ivan@example.test', { container: pem(newKey().publicKey), usage: ['sign'] }, assertion('judy@example.test', now, now + 600_000)));
             expect(forOther.code).to.equal('NOT_AUTHORIZED');
@@ -594,4 +604,23 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             }
         });
     });
+}
+
+/** The other valid form of a DER ECDSA P-256 signature (r, s) → (r, n − s), which OpenSSL verifies too. */
+function otherEcdsaForm(der: Buffer): Buffer {
+
+    const order = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+    const integer = (at: number) => ({ value: BigInt(`0x${der.subarray(at + 2, at + 2 + der[at + 1]!).toString('hex')}`), end: at + 2 + der[at + 1]! });
+    const r = integer(2);
+    const s = integer(r.end);
+    const encode = (value: bigint) => {
+
+        let hex = value.toString(16);
+        hex = hex.length % 2 === 1 ? `0${hex}` : hex;
+        const bytes = Buffer.from(parseInt(hex.slice(0, 2), 16) >= 0x80 ? `00${hex}` : hex, 'hex');
+        return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
+    };
+
+    const body = Buffer.concat([encode(r.value), encode(order - s.value)]);
+    return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }

@@ -11,7 +11,7 @@ import { BadSignature, RegistrationRefused, SoapFaultReceived, TransportError, U
 import { parsePublicKey, sha256Hex, spkiDer } from '../keys';
 import { parseName } from '../names';
 import { sealPassword } from '../registration/password';
-import { readAssertion, renderRequest, requestDigest, type Authentication, type OperationContent, type RegistrationRequest } from '../registration/request';
+import { answeredDigest, readAssertion, renderRequest, requestDigest, type Authentication, type OperationContent, type RegistrationRequest } from '../registration/request';
 import { signRequestDigest } from '../registration/signatures';
 import { readAnswerEnvelope, renderEnvelope, SOAP_MEDIA_TYPE } from '../registration/soap';
 import { parseXml } from '../xml';
@@ -153,7 +153,8 @@ export class RegistrationClient {
         }
 
         const answer = verifyDocument(envelope.document, { publicKey: rsk.publicKey, keyName: rsk.keyName, type: 'RegistrationAnswer', name: content.name, now: this.#now() }) as RegistrationAnswerDocument;
-        if (answer.requestDigest !== digest.toString('hex') || answer.operation !== content.operation) {
+        // Names this request with this authentication: a copy spoiled on the way is another request.
+        if (answer.requestDigest !== answeredDigest(request, digest).toString('hex') || answer.operation !== content.operation) {
             throw new UnexpectedDocument(`the signed answer is about another request (digest ${answer.requestDigest.slice(0, 16)}…)`);
         }
 

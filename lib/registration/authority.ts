@@ -22,7 +22,7 @@ import type { AuthenticationMethod, RegisteredKey, RegistrationAnswerDocument } 
 import { clientNetwork } from './client-network';
 import { encodeFields } from './fields';
 import { openPassword, verifyPassword } from './password';
-import { requestDigest, type Assertion, type Authentication, type RegistrationRequest } from './request';
+import { answeredDigest, requestDigest, type Assertion, type Authentication, type RegistrationRequest } from './request';
 import { verifyAssertionSignature, verifyRequestSignature } from './signatures';
 
 export interface AuthoritySettings {
@@ -171,7 +171,8 @@ export class RegistrationAuthority {
             throw new ReplayedRequest(`the nonce of this request was already used for ${name}; every request needs a new nonce`);
         }
 
-        const base = { name, operation: request.operation, requestDigest: digest.toString('hex'), method: request.authentication.method };
+        // The answer names the request as sent, its authentication included (answeredDigest).
+        const base = { name, operation: request.operation, requestDigest: answeredDigest(request, digest).toString('hex'), method: request.authentication.method };
         let authenticated = await this.#authenticate(request, digest, clientAddress, now, reads);
         for (let attempt = 1; ; ++attempt) {
             if ('failed' in authenticated) {

@@ -72,7 +72,8 @@ const internals = {
 /**
  * SHA-256 of the request's operation content, encoded as registration.xsd describes.
  * A password ciphertext and a request signature are bound to this digest, so neither
- * can be moved onto another request; answers name it so a client can match them.
+ * can be moved onto another request. Answers name answeredDigest, which adds the
+ * authentication.
  */
 export function requestDigest(content: OperationContent): Buffer {
 
@@ -90,6 +91,33 @@ export function requestDigest(content: OperationContent): Buffer {
     }
 
     return createHash('sha256').update(encodeFields('IKS-REQUEST-1', [...head, ...rest])).digest();
+}
+
+/**
+ * What a registration answer names (its RequestDigest): the request as sent, its
+ * authentication included, as SHA-256 of "IKS-ANSWERED-1" 0x00 || the request digest (hex)
+ * || the authentication's fields (registration.xsd). The request digest alone covers what
+ * is asked, not how it is authenticated: a copy with its authentication spoiled on the way
+ * got a signed refusal naming the genuine request, which its client then believed.
+ */
+export function answeredDigest(request: RegistrationRequest, digest: Buffer = requestDigest(request)): Buffer {
+
+    const authentication = request.authentication;
+    let fields: string[];
+    switch (authentication.method) {
+        case 'password':
+            fields = [authentication.method, authentication.user, authentication.encKey, authentication.ciphertext.toString('base64')];
+            break;
+        case 'user-key':
+            fields = [authentication.method, authentication.signer, authentication.keyId, authentication.signature.toString('base64')];
+            break;
+        default: {
+            const { assertion } = authentication;
+            fields = [authentication.method, assertion.issuer, assertion.keyId, assertion.subject, renderTime(assertion.issuedAt, 'issuedAt'), renderTime(assertion.notAfter, 'notAfter'), assertion.signature.toString('base64')];
+        }
+    }
+
+    return createHash('sha256').update(encodeFields('IKS-ANSWERED-1', [digest.toString('hex'), ...fields])).digest();
 }
 
 // ---- reading (server) ----

@@ -8,7 +8,7 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
 import { VerificationKeys } from '../../lib/keys/verification-keys';
-import { requestDigest } from '../../lib/registration/request';
+import { answeredDigest, requestDigest } from '../../lib/registration/request';
 import { signRequestDigest, verifyRequestSignature } from '../../lib/registration/signatures';
 
 export const lab = Lab.script();
@@ -47,5 +47,15 @@ describe('registration signatures, as registration.xsd documents them', () => {
         // Ours verifies over the documented bytes, and a signature made over them verifies with ours.
         expect(verify(null, message, publicKey, signRequestDigest(privateKey, digest))).to.be.true();
         expect(verifyRequestSignature(new VerificationKeys().get(publicKey.export({ type: 'spki', format: 'der' }).toString('base64')), digest, sign(null, message, privateKey))).to.be.true();
+    });
+
+    it('names an answered request as SHA-256("IKS-ANSWERED-1" 0x00 || digest || authentication fields)', () => {
+
+        const digest = requestDigest(content);
+        const request = { ...content, authentication: { method: 'user-key' as const, signer: 'bob@example.test', keyId: '0123456789abcdef', signature: Buffer.from('signature') } };
+        const fields = [digest.toString('hex'), 'user-key', 'bob@example.test', '0123456789abcdef', Buffer.from('signature').toString('base64')];
+        expect(answeredDigest(request)).to.equal(createHash('sha256').update(Buffer.concat([Buffer.from('IKS-ANSWERED-1\u0000'), ...fields.map(field)])).digest());
+        // Another authentication, the same request digest: another answered digest.
+        expect(answeredDigest({ ...request, authentication: { ...request.authentication, signature: Buffer.from('signaturE') } })).to.not.equal(answeredDigest(request));
     });
 });

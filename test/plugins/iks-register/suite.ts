@@ -8,7 +8,7 @@ import type Hapi from '@hapi/hapi';
 
 import { IksClient, type Commitment } from '../../../lib/client';
 import { RegistrationClient, type Credentials, type RegistrationClientOptions } from '../../../lib/client/registration';
-import { InvalidKey, RegistrationRefused, SoapFaultReceived } from '../../../lib/errors';
+import { InvalidKey, RegistrationRefused, SoapFaultReceived, UnexpectedDocument } from '../../../lib/errors';
 import { createGateway } from '../../../lib/gateway';
 import { loadDomainPublicKey, parsePublicKey } from '../../../lib/keys';
 import { registrationOf } from '../../../lib/store/registration';
@@ -181,10 +181,32 @@ export function registrationSuite(lab: ReturnType<typeof Lab.script>, label: str
             const stolen = /<Password [^>]*>[^<]*<\/Password>/.exec(captured)![0];
 
             // The attacker's own request (another key, another nonce) with the captured ciphertext.
-            const error = await refusal(client({ rewrite: (body) => body.replace(/<Password [^>]*>[^<]*<\/Password>/, stolen) })
-                .register('erin@example.test', { container: pem(newKey().publicKey), usage: ['sign'] }, { password: 'whatever' }));
-            expect(error.code).to.equal('AUTHENTICATION_FAILED');
-            expect(error.message).to.contain('bound to another request');
+            let answered = '';
+            const attacker = client({ rewrite: (body) => body.replace(/<Password [^>]*>[^<]*<\/Password>/, stolen), observe: (exchange) => {
+
+                answered = exchange.path === '/ikrs/v1' ? exchange.response : answered;
+            } });
+            await expect(attacker.register('erin@example.test', { container: pem(newKey().publicKey), usage: ['sign'] }, { password: 'whatever' })).to.reject(UnexpectedDocument, /about another request/);
+            expect(answered).to.contain('<Outcome>authentication-failed</Outcome>');
+            expect(answered).to.contain('bound to another request');
+        });
+
+        it('tells a client that a refusal is of a copy of its request whose authentication was spoiled on the way', async () => {
+
+            // An attacker on the path flips one character of the ciphertext: the refusal is signed
+            // and its request digest is the genuine request's, but the answer names the
+            // authentication too (answeredDigest), so the client does not believe it.
+            const credentials = await addUser('gail@example.test');
+            let answered = '';
+            const spoil = (body: string) => body.replace(/(<Password [^>]*>)(.)/, (_all, head: string, first: string) => `${head}${first === 'A' ? 'B' : 'A'}`);
+            const spoiled = client({ rewrite: spoil, observe: (exchange) => {
+
+                answered = exchange.path === '/ikrs/v1' ? exchange.response : answered;
+            } });
+            await expect(spoiled.listMyKeys('gail@example.test', credentials)).to.reject(UnexpectedDocument, /about another request/);
+            expect(answered).to.contain('<Outcome>authentication-failed</Outcome>');
+            // The genuine request, as sent, is still answered and believed.
+            expect((await client().listMyKeys('gail@example.test', credentials)).answer.outcome).to.equal('accepted');
         });
 
         it('refuses a replayed request with a SOAP Fault', async () => {

@@ -29,7 +29,6 @@ export interface RedisStoreOptions {
 
 interface QueueCommands {
     putRegistrations(registrations: string, pending: string, version: string, now: number, name: string, ifVersion: number | '', ...keyIdsAndJson: string[]): Promise<string[] | null>;
-    writeRegistrations(registrations: string, version: string, ifVersion: number | '', ...keyIdsAndJson: string[]): Promise<string[] | null>;
     readRegistrations(registrations: string, version: string): Promise<[number, string[]]>;
     purgeRegistrations(registrations: string, version: string, readVersion: number, ...keyIds: string[]): Promise<number>;
     readForSigning(registrations: string, sources: string, version: string): Promise<[number, string[], string[]]>;
@@ -51,7 +50,7 @@ interface ScriptTransaction {
 }
 
 const internals = {
-    scripts: ['putRegistrations-3', 'writeRegistrations-2', 'readRegistrations-2', 'purgeRegistrations-2', 'readForSigning-3', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-3', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
+    scripts: ['putRegistrations-3', 'readRegistrations-2', 'purgeRegistrations-2', 'readForSigning-3', 'claimJobs-4', 'claimName-4', 'ackJob-5', 'replaceDocuments-2', 'updateDocuments-3', 'failJob-3', 'buryJob-4', 'retryFailed-2', 'queueDepth-2'],
     separator: '\n',
     passingStates: /^(?:LOADING|BUSY|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/,
     // Cluster only: how far ahead the first (intent) enqueue of a registration is due;
@@ -238,10 +237,15 @@ export class RedisStore implements Store {
             // the registrations are written (one script call per name, one slot each), then
             // the names are made due now. A crash after the write leaves the intent, which
             // comes due and publishes the change; a crash before it signs an unchanged name,
-            // which is harmless.
+            // which is harmless. The script runs without its queue part: no name, and the
+            // registrations' own key in the queue's place, so every key is in the name's slot.
             const names = [...byName.keys()];
             await this.enqueue(names, now + internals.intentGrace);
-            kept.push(...await Promise.all([...byName].map(async ([name, fields]): Promise<[string, string[]]> => [name, written(await this.#call(() => this.#client.writeRegistrations(this.keys.registrations(name), this.keys.registrationsVersion(name), ifVersion, ...fields)))])));
+            kept.push(...await Promise.all([...byName].map(async ([name, fields]): Promise<[string, string[]]> => {
+
+                const key = this.keys.registrations(name);
+                return [name, written(await this.#call(() => this.#client.putRegistrations(key, key, this.keys.registrationsVersion(name), now, '', ifVersion, ...fields)))];
+            })));
             await this.enqueue(names, now);
         }
 

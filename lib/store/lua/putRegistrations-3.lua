@@ -1,11 +1,12 @@
 --[[
   Queues one name and writes its registrations, in one step. The name is queued first: if
   a write then fails (only a key of the wrong type can make it), what is left is a queued
-  name with nothing new to sign, never a registration that is not queued.
+  name with nothing new to sign, never a registration that is not queued. On a cluster the
+  queue lives in another slot and is written apart (see putRegistrations in redis.ts): the
+  caller passes no name, and a key of the name's own slot as KEYS[2], which is not touched.
 
   A revocation is final: a stored registration that is revoked is never overwritten, so a
-  registration read before a revocation and written after it cannot bring the key back
-  (writeRegistrations-2.lua, the cluster's variant, keeps the same rule).
+  registration read before a revocation and written after it cannot bring the key back.
 
   A write advances the name's version, so a signer that read the registrations before it
   cannot publish what it read (updateDocuments-3.lua). A write may itself be conditional on
@@ -14,10 +15,10 @@
 
   Input:
     KEYS[1] registrations of the name (hash: keyId -> registration JSON)
-    KEYS[2] queue of pending names (sorted set: name scored by due time)
+    KEYS[2] queue of pending names (sorted set: name scored by due time); on a cluster, KEYS[1]
     KEYS[3] version of the name's registrations (counter)
     ARGV[1] now (ms), the due time
-    ARGV[2] the name
+    ARGV[2] the name, or '' not to queue it (a cluster)
     ARGV[3] the version the registrations must be at, or '' for any
     ARGV[4..] keyId, registration JSON pairs
 
@@ -30,7 +31,9 @@ if ARGV[3] ~= '' and (tonumber(redis.call('GET', KEYS[3])) or 0) ~= tonumber(ARG
 end
 
 -- LT: an earlier due time already queued wins; a new name is added.
-redis.call('ZADD', KEYS[2], 'LT', ARGV[1], ARGV[2])
+if ARGV[2] ~= '' then
+  redis.call('ZADD', KEYS[2], 'LT', ARGV[1], ARGV[2])
+end
 
 local revoked = {}
 for i = 4, #ARGV, 2 do

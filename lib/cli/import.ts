@@ -154,7 +154,10 @@ interface Entry {
     readonly registration: Registration;
 }
 
-/** The registration of each valid line, one per name and key (the last line of a name and key counts), and the invalid lines. */
+/**
+ * The registration of each valid line, one per name and key (the last line of a name and key
+ * counts), in line order, and the invalid lines.
+ */
 async function check(file: string, domain: string, now: number, maxKeySize: number) {
 
     const entries = new Map<string, Entry>();
@@ -167,7 +170,8 @@ async function check(file: string, domain: string, now: number, maxKeySize: numb
                 throw new InvalidInput('IMPORT_LINE', `keys of ${registration.size} bits are larger than the ${maxKeySize} bits this domain accepts (register.maxKeySize)`);
             }
 
-            // The store keeps one registration per name and key id: a repeat replaces, it adds nothing.
+            // The store keeps one registration per name and key id: a repeat replaces, it adds
+            // nothing (and moves to its own line, keeping the entries in line order).
             const key = `${registration.name}\n${registration.keyId}`;
             if (entries.has(key)) {
                 duplicates++;
@@ -190,12 +194,13 @@ async function check(file: string, domain: string, now: number, maxKeySize: numb
 
 /**
  * The lines that would give a name more than `maxKeysPerName` active keys, counting its
- * stored active keys the file does not name; the earlier lines of a name fill what room is left.
+ * stored active keys the file does not name; the earlier lines of a name (entries come in
+ * line order) fill what room is left.
  */
 async function overPerNameLimit(entries: readonly Entry[], store: Store, maxKeysPerName: number, now: number): Promise<Array<{ line: number; reason: string }>> {
 
     const byName = new Map<string, Entry[]>();
-    for (const entry of [...entries].sort((a, b) => a.line - b.line)) {
+    for (const entry of entries) {
         if (isActive(entry.registration, now)) {
             const list = byName.get(entry.registration.name) ?? [];
             list.push(entry);

@@ -18,6 +18,7 @@ export const RrType = {
     RRSIG: 46,
     NSEC: 47,
     DNSKEY: 48,
+    NSEC3: 50,
     TSIG: 250,
     IXFR: 251,
     AXFR: 252,

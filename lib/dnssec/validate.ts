@@ -1,8 +1,9 @@
 /**
  * DNSSEC validation of answers from one zone whose trust anchor is configured (RFC 4035
  * §5): trust anchor → the zone's DNSKEY RRset → RRSIG over each answer RRset, or over
- * the NSEC records of a denial. Only the anchored zone is validated — IKS records live
- * at and below the domain's apex, so no DS chain is followed through zone cuts.
+ * the NSEC or NSEC3 records of a denial. Only the anchored zone is validated — IKS
+ * records live at and below the domain's apex, so no DS chain is followed through zone
+ * cuts.
  *
  * Every function returns only data that verified; anything else raises a DnssecBogus
  * subclass naming the RRset and the reason, so `iks lookup` can say which link failed.
@@ -16,6 +17,7 @@ import { readWireName } from '../dns/rdata';
 import { Rcode, RrClass, RrType, rcodeName, typeName, type RRset } from '../dns/types';
 import { canonicalRdataOf } from './canonical';
 import { parseNsec, proveNodata, proveNxdomain, type Nsec } from './denial';
+import { Nsec3Limits, parseNsec3, proveNsec3Nodata, proveNsec3Nxdomain, type Nsec3 } from './nsec3';
 import { DnskeyFlags, keyTag, publicKeyFromDnskey, verifyRaw } from './keys';
 import { canonicalRdata, signedData } from './sign';
 import type { TrustAnchorForm } from './signed-zone';
@@ -66,7 +68,6 @@ interface Rrsig extends RrsigInfo {
 
 const internals = {
     revoke: 0x0080,
-    NSEC3: 50,
     rrsigFixed: 18
 };
 
@@ -274,19 +275,32 @@ export function validateDnskeys(zone: string, reply: DecodedMessage, anchors: re
     return { zone, keys, anchor: { form: signer.form, keyTag: signer.key.tag, algorithm: signer.key.algorithm }, dnskeys };
 }
 
+/** The zone's owners of `type` records in the authority section. */
+function authorityOwners(reply: DecodedMessage, type: number, zone: string): Set<string> {
+
+    return new Set(reply.authorities.filter((record) => record.type === type && isInZone(record.name, zone)).map((record) => record.name));
+}
+
+/** Validates the RRset of one NSEC or NSEC3 owner; a name owns exactly one such record. */
+function validatedDenialRecord(reply: DecodedMessage, owner: string, type: number, keys: TrustedKeys, now: number): ValidatedRRset {
+
+    const rrset = collect(reply.authorities, owner, type)!;
+    const validated = verifyRRset(rrset, rrsigsOver(reply.authorities, owner), keys.keys, keys.zone, now);
+    if (validated.rdata.length !== 1) {
+        const what = type === RrType.NSEC ? 'NSEC records; a name owns exactly one (RFC 4034 §4)' : 'NSEC3 records; a name owns exactly one';
+        throw new DnssecBogus(`${owner} has ${validated.rdata.length} ${what}`);
+    }
+
+    return validated;
+}
+
 /** Validates every NSEC RRset of the authority section that belongs to the zone. */
 function validatedNsecs(reply: DecodedMessage, keys: TrustedKeys, now: number): { rrsets: ValidatedRRset[]; nsecs: Nsec[] } {
 
-    const owners = new Set(reply.authorities.filter((record) => record.type === RrType.NSEC && isInZone(record.name, keys.zone)).map((record) => record.name));
     const rrsets: ValidatedRRset[] = [];
     const nsecs: Nsec[] = [];
-    for (const owner of owners) {
-        const rrset = collect(reply.authorities, owner, RrType.NSEC)!;
-        const validated = verifyRRset(rrset, rrsigsOver(reply.authorities, owner), keys.keys, keys.zone, now);
-        if (validated.rdata.length !== 1) {
-            throw new DnssecBogus(`${owner} has ${validated.rdata.length} NSEC records; a name owns exactly one (RFC 4034 §4)`);
-        }
-
+    for (const owner of authorityOwners(reply, RrType.NSEC, keys.zone)) {
+        const validated = validatedDenialRecord(reply, owner, RrType.NSEC, keys, now);
         try {
             nsecs.push(parseNsec(owner, validated.rdata[0]!));
         }
@@ -301,9 +315,34 @@ function validatedNsecs(reply: DecodedMessage, keys: TrustedKeys, now: number): 
 }
 
 /**
+ * Validates every NSEC3 RRset of the authority section that belongs to the zone, as
+ * validatedNsecs does for NSEC. Their number is capped before any signature is checked:
+ * each costs a verification, and a proof never needs many (Nsec3Limits).
+ */
+function validatedNsec3s(reply: DecodedMessage, keys: TrustedKeys, now: number): { rrsets: ValidatedRRset[]; nsec3s: Nsec3[] } {
+
+    const owners = authorityOwners(reply, RrType.NSEC3, keys.zone);
+    if (owners.size > Nsec3Limits.maxRecords) {
+        throw new DnssecBogus(`${owners.size} NSEC3 records in one answer, more than the ${Nsec3Limits.maxRecords} IKS considers`);
+    }
+
+    const rrsets: ValidatedRRset[] = [];
+    const nsec3s: Nsec3[] = [];
+    for (const owner of owners) {
+        const validated = validatedDenialRecord(reply, owner, RrType.NSEC3, keys, now);
+        nsec3s.push(parseNsec3(owner, keys.zone, validated.rdata[0]!));
+        rrsets.push(validated);
+    }
+
+    return { rrsets, nsec3s };
+}
+
+/**
  * Validates the answer to `qname qtype` from the anchored zone: the RRset itself when the
- * answer holds it, else a validated NSEC proof of NXDOMAIN or NODATA. An empty answer
- * without such a proof is bogus — records stripped on the way look exactly like that.
+ * answer holds it, else a validated NSEC proof of NXDOMAIN or NODATA — or, when the
+ * authority section has NSEC3 records and no NSEC, an NSEC3 proof (RFC 5155, nsec3.ts).
+ * An empty answer without such a proof is bogus — records stripped on the way look
+ * exactly like that.
  */
 export function validateAnswer(reply: DecodedMessage, qname: string, qtype: number, keys: TrustedKeys, now: number): ValidatedAnswer {
 
@@ -322,21 +361,30 @@ export function validateAnswer(reply: DecodedMessage, qname: string, qtype: numb
         return { kind: 'answer', rrset: verifyRRset(rrset, rrsigsOver(reply.answers, qname), keys.keys, keys.zone, now) };
     }
 
+    const kind = reply.rcode === Rcode.NXDOMAIN ? 'nxdomain' : 'nodata';
     const { rrsets, nsecs } = validatedNsecs(reply, keys, now);
-    if (rrsets.length === 0) {
-        // Say so rather than blame the network: every denial from an NSEC3 zone lands here.
-        if (reply.authorities.some((record) => record.type === internals.NSEC3 && isInZone(record.name, keys.zone))) {
-            throw new DnssecBogus(`${what}: ${rcodeName(reply.rcode)} denied with NSEC3 (RFC 5155), which this client does not validate; IKS zones are signed with NSEC`);
+    if (rrsets.length > 0) {
+        if (kind === 'nxdomain') {
+            proveNxdomain(qname, keys.zone, nsecs);
+        }
+        else {
+            proveNodata(qname, qtype, keys.zone, nsecs);
         }
 
-        throw new DnssecBogus(`${what}: ${rcodeName(reply.rcode)} without any NSEC proof (records removed on the way?)`);
+        return { kind, proof: rrsets };
     }
 
-    if (reply.rcode === Rcode.NXDOMAIN) {
-        proveNxdomain(qname, keys.zone, nsecs);
-        return { kind: 'nxdomain', proof: rrsets };
+    const hashed = validatedNsec3s(reply, keys, now);
+    if (hashed.rrsets.length === 0) {
+        throw new DnssecBogus(`${what}: ${rcodeName(reply.rcode)} without any NSEC proof (neither NSEC nor NSEC3; records removed on the way?)`);
     }
 
-    proveNodata(qname, qtype, keys.zone, nsecs);
-    return { kind: 'nodata', proof: rrsets };
+    if (kind === 'nxdomain') {
+        proveNsec3Nxdomain(qname, keys.zone, hashed.nsec3s);
+    }
+    else {
+        proveNsec3Nodata(qname, qtype, keys.zone, hashed.nsec3s);
+    }
+
+    return { kind, proof: hashed.rrsets };
 }

@@ -10,7 +10,8 @@ import { Rcode, RrType } from '../../lib/dns/types';
 import { DnskeyFlags, keyTag, parseTrustAnchors, secureEntryPoints, signatureTime, signRRset, validateAnswer, validateDnskeys, ValidatingResolver, zoneKey, type KeyPair, type SignedZone, type TrustAnchor } from '../../lib/dnssec';
 import { BogusRrsig, DnsQueryFailed, DnssecBogus, RrsigExpired, RrsigNotYetValid, TrustAnchorMismatch, UnsignedAnswer } from '../../lib/errors';
 import { zoneExchange } from '../helpers/dns-server';
-import { anchorsOf, changeRRset, signedByOtherZone, signedIksZone, tamperSignatures } from '../helpers/signed-zone';
+import { covering, denialReply, dnskeyReply, ldnsSignedZone, matching, NSEC3, nxdomainOwners, ORIGIN, recordsOf, resignedNsec3, validationTime, type LdnsZone, type Nsec3Options } from '../helpers/nsec3-zone';
+import { anchorsOf, changeRRset, flipLastOctet, signedByOtherZone, signedIksZone, tamperSignatures } from '../helpers/signed-zone';
 import { p256, signedDemoZone } from '../zone/fixture';
 
 export const lab = Lab.script();
@@ -371,21 +372,6 @@ describe('ValidatingResolver', () => {
             await expect(resolverFor(misordered).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /NSEC of iks1\.example\.test is malformed/);
         });
 
-        it('a denial made with NSEC3, which it does not validate, saying so', async () => {
-
-            const zone = signedDemoZone();
-            // Any NSEC3 RDATA will do: it is recognised, not validated.
-            const nsec3 = { name: '0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.test', type: 50, class: 1, ttl: 300, rdata: Buffer.from('01000000001400', 'hex') };
-            for (const rcode of [Rcode.NXDOMAIN, Rcode.NOERROR]) {
-                const denied = onQuestion('nothing.example.test', RrType.TXT, (reply) => ({ ...reply, rcode, answers: [], authorities: [...reply.authorities.filter((record) => record.type === RrType.SOA), nsec3] }));
-                await expect(resolverFor(zone, { tamper: denied }).resolve('nothing.example.test', RrType.TXT), String(rcode)).to.reject(DnssecBogus, /denied with NSEC3 \(RFC 5155\), which this client does not validate; IKS zones are signed with NSEC/);
-            }
-
-            // NSEC3 of another zone says nothing about this one.
-            const foreign = onQuestion('nothing.example.test', RrType.TXT, (reply) => ({ ...reply, answers: [], authorities: [{ ...nsec3, name: 'x.example.org' }] }));
-            await expect(resolverFor(zone, { tamper: foreign }).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /NXDOMAIN without any NSEC proof/);
-        });
-
         it('a zone key of 1024 bits whose modulus is padded with zero octets to 256 (RFC 3110 §2)', () => {
 
             const pair = Crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
@@ -404,6 +390,161 @@ describe('ValidatingResolver', () => {
             };
             const anchors = parseTrustAnchors(`trust-anchors { example.test. static-key 257 3 8 "${dnskey.subarray(4).toString('base64')}"; };`);
             expect(() => validateDnskeys('example.test', reply, anchors, now)).to.throw(TrustAnchorMismatch, /no DNSKEY of example\.test/);
+        });
+    });
+});
+
+describe('NSEC3 denials (zones signed by ldns-signzone -n)', () => {
+
+    // No salt and no iterations (RFC 9276), an RFC 5155 App. A style salt, the iteration cap with an ECDSA key.
+    const parameterSets: Nsec3Options[] = [{ salt: '', iterations: 0 }, { salt: 'aabbccdd', iterations: 5 }, { salt: 'c4'.repeat(16), iterations: 100, algorithm: 'ECDSAP256SHA256' }];
+    const standard = () => ldnsSignedZone({ salt: 'aabbccdd', iterations: 5 });
+
+    /** A resolver whose server answers the zone's DNSKEY RRset, and `reply` to everything else. */
+    function resolverAnswering(zone: LdnsZone, reply: DecodedMessage): ValidatingResolver {
+
+        return new ValidatingResolver({
+            zone: ORIGIN,
+            anchors: zone.anchors,
+            exchange: (name, type) => Promise.resolve(name === ORIGIN && type === RrType.DNSKEY ? dnskeyReply(zone) : reply),
+            now: () => validationTime() * 1000
+        });
+    }
+
+    const denied = (zone: LdnsZone, rcode: number, owners: readonly string[]) => resolverAnswering(zone, denialReply(zone, rcode, owners));
+
+    /** A reply with other NSEC3 records (and their RRSIGs) added to the authority section. */
+    const adding = (reply: DecodedMessage, records: DecodedMessage['authorities']) => ({ ...reply, authorities: [...reply.authorities, ...records] });
+
+    describe('accepts', () => {
+
+        it('NXDOMAIN by closest encloser proof, NODATA, NODATA at an empty non-terminal and DS at an unsigned delegation', async () => {
+
+            for (const options of parameterSets) {
+                const zone = ldnsSignedZone(options);
+                const what = JSON.stringify(options);
+                for (const [qname, encloser, nextCloser] of [['nothing.example.test', ORIGIN, 'nothing.example.test'], ['a.b.sha256.k1.example.test', 'sha256.k1.example.test', 'b.sha256.k1.example.test']] as const) {
+                    const owners = nxdomainOwners(zone, encloser, nextCloser);
+                    const answer = await denied(zone, Rcode.NXDOMAIN, owners).resolve(qname, RrType.TXT);
+                    expect(answer.kind, `${qname} ${what}`).to.equal('nxdomain');
+                    const proof = answer.kind === 'answer' ? [] : answer.proof;
+                    expect(proof.map((rrset) => rrset.name).sort()).to.equal([...new Set(owners)].sort());
+                    expect(proof.every((rrset) => rrset.type === NSEC3 && rrset.signature.keyTag === zone.key.keyTag)).to.be.true();
+                }
+
+                for (const [qname, qtype] of [['iks1.example.test', RrType.TXT], ['k1.example.test', RrType.TXT], ['_tcp.example.test', RrType.SRV], ['sub.example.test', RrType.DS]] as const) {
+                    const answer = await denied(zone, Rcode.NOERROR, [matching(zone, qname)]).resolve(qname, qtype);
+                    expect(answer.kind, `${qname} ${what}`).to.equal('nodata');
+                }
+            }
+        });
+    });
+
+    describe('rejects', () => {
+
+        it('an NSEC3 denial with NSEC3 records removed: all of them, the next closer cover, the wildcard cover, the name\'s own', async () => {
+
+            const zone = standard();
+            const [apex, nextCloser, wildcard] = nxdomainOwners(zone, ORIGIN, 'nothing.example.test');
+            expect(new Set([apex, nextCloser, wildcard]).size).to.equal(3);
+            await expect(denied(zone, Rcode.NXDOMAIN, []).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /NXDOMAIN without any NSEC proof \(neither NSEC nor NSEC3/);
+            await expect(denied(zone, Rcode.NXDOMAIN, [apex!, wildcard!]).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /no NSEC3 covers nothing\.example\.test, the next closer name/);
+            await expect(denied(zone, Rcode.NXDOMAIN, [apex!, nextCloser!]).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /no NSEC3 proves that \*\.example\.test is absent/);
+            await expect(denied(zone, Rcode.NOERROR, []).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /NOERROR without any NSEC proof/);
+            await expect(denied(zone, Rcode.NOERROR, [apex!]).resolve('k1.example.test', RrType.TXT)).to.reject(DnssecBogus, /no NSEC3 matches k1\.example\.test/);
+        });
+
+        it('an NSEC3 NXDOMAIN with a wrong closest encloser or wildcard proof, or for a name that exists', async () => {
+
+            const zone = standard();
+            const [apex, nextCloser, wildcard] = nxdomainOwners(zone, ORIGIN, 'nothing.example.test');
+            // y.sha256.k1's closest encloser is sha256.k1; the apex cannot stand in for it.
+            const skipping = [apex!, covering(zone, 'y.sha256.k1.example.test'), wildcard!];
+            await expect(denied(zone, Rcode.NXDOMAIN, skipping).resolve('y.sha256.k1.example.test', RrType.TXT)).to.reject(DnssecBogus, /no NSEC3 covers k1\.example\.test, the next closer name below the closest encloser example\.test/);
+            await expect(denied(zone, Rcode.NXDOMAIN, [apex!, nextCloser!, matching(zone, 'iks1.example.test')]).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /\*\.example\.test is absent/);
+            await expect(denied(zone, Rcode.NXDOMAIN, [matching(zone, 'iks1.example.test'), apex!]).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /NSEC3 of iks1\.example\.test matches the name: it exists/);
+            const wild = [matching(zone, 'w.example.test'), covering(zone, 'x.w.example.test'), matching(zone, '*.w.example.test')];
+            await expect(denied(zone, Rcode.NXDOMAIN, wild).resolve('x.w.example.test', RrType.TXT)).to.reject(DnssecBogus, /\*\.w\.example\.test exists/);
+            const delegated = [matching(zone, 'sub.example.test'), covering(zone, 'x.sub.example.test'), covering(zone, '*.sub.example.test')];
+            await expect(denied(zone, Rcode.NXDOMAIN, delegated).resolve('x.sub.example.test', RrType.TXT)).to.reject(DnssecBogus, /closest encloser sub\.example\.test is a zone cut/);
+        });
+
+        it('an NSEC3 from another chain (another salt) in the proof', async () => {
+
+            const zone = standard();
+            const other = ldnsSignedZone({ salt: '0102', iterations: 5 });
+            const [apex, nextCloser] = nxdomainOwners(zone, ORIGIN, 'nothing.example.test');
+            const mixed = adding(denialReply(zone, Rcode.NXDOMAIN, [apex!, nextCloser!]), recordsOf(other, covering(other, '*.example.test'), NSEC3));
+            await expect(resolverAnswering(zone, mixed).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /belong to different chains \(hash algorithm, iterations or salt differ\)/);
+        });
+
+        it('an NSEC3 whose RRSIG is broken, or missing', async () => {
+
+            const zone = standard();
+            const owners = nxdomainOwners(zone, ORIGIN, 'nothing.example.test');
+            const reply = denialReply(zone, Rcode.NXDOMAIN, owners);
+            const isRrsigOver = (record: DecodedMessage['authorities'][number], owner: string) => record.name === owner && record.type === RrType.RRSIG;
+            const broken = { ...reply, authorities: reply.authorities.map((record) => (isRrsigOver(record, owners[2]!) ? { ...record, rdata: flipLastOctet(record.rdata) } : record)) };
+            await expect(resolverAnswering(zone, broken).resolve('nothing.example.test', RrType.TXT)).to.reject(BogusRrsig, new RegExp(`the RRSIG over ${owners[2]!.replace(/\./g, '\\.')} NSEC3 by key \\d+ does not verify`));
+            const unsigned = { ...reply, authorities: reply.authorities.filter((record) => !isRrsigOver(record, owners[0]!)) };
+            await expect(resolverAnswering(zone, unsigned).resolve('nothing.example.test', RrType.TXT)).to.reject(UnsignedAnswer, /NSEC3 arrived without an RRSIG/);
+        });
+
+        it('an NSEC3 NXDOMAIN whose next closer name is covered by an opt-out NSEC3, and an opt-out DS denial', async () => {
+
+            const zone = ldnsSignedZone({ salt: '', iterations: 0, optOut: true });
+            const owners = nxdomainOwners(zone, ORIGIN, 'nothing.example.test');
+            await expect(denied(zone, Rcode.NXDOMAIN, owners).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /NSEC3 covering nothing\.example\.test has opt-out set, so nothing\.example\.test may be an unsigned delegation; IKS needs a signed denial/);
+            await expect(denied(zone, Rcode.NOERROR, owners.slice(0, 2)).resolve('nothing.example.test', RrType.DS)).to.reject(DnssecBogus, /no NSEC3 matches nothing\.example\.test \(an opt-out denial of DS/);
+        });
+
+        it('NSEC3 with more hash iterations than 100', async () => {
+
+            const zone = ldnsSignedZone({ salt: '', iterations: 101 });
+            await expect(denied(zone, Rcode.NXDOMAIN, nxdomainOwners(zone, ORIGIN, 'nothing.example.test')).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /uses 101 hash iterations; IKS refuses more than 100 \(RFC 9276 §3\.2\)/);
+            await expect(denied(zone, Rcode.NOERROR, [matching(zone, 'iks1.example.test')]).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /101 hash iterations/);
+        });
+
+        it('NSEC3 with an unknown hash algorithm or unknown flags, though signed by the zone', async () => {
+
+            const zone = standard();
+            const soa = recordsOf(zone, ORIGIN, RrType.SOA);
+            const withAlgorithm2 = (rdata: Buffer) => Buffer.concat([Buffer.from([2]), rdata.subarray(1)]);
+            const owners = nxdomainOwners(zone, ORIGIN, 'nothing.example.test');
+            const unknownAlgorithm = { ...denialReply(zone, Rcode.NXDOMAIN, []), authorities: [...soa, ...owners.flatMap((owner) => resignedNsec3(zone, owner, withAlgorithm2))] };
+            await expect(resolverAnswering(zone, unknownAlgorithm).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /no usable NSEC3 record of example\.test \(NSEC3 with unknown hash algorithm 2 ignored \(RFC 5155 §8\.1\)\)/);
+            const withFlag2 = (rdata: Buffer) => Buffer.concat([rdata.subarray(0, 1), Buffer.from([0x02]), rdata.subarray(2)]);
+            const unknownFlags = { ...denialReply(zone, Rcode.NOERROR, []), authorities: [...soa, ...resignedNsec3(zone, matching(zone, 'iks1.example.test'), withFlag2)] };
+            await expect(resolverAnswering(zone, unknownFlags).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /NSEC3 with unknown flags 0x2 ignored \(RFC 5155 §8\.2\)/);
+            // The same records unchanged but re-signed by the test's copy of the key: accepted.
+            const resigned = { ...denialReply(zone, Rcode.NOERROR, []), authorities: [...soa, ...resignedNsec3(zone, matching(zone, 'iks1.example.test'), (rdata) => rdata)] };
+            expect((await resolverAnswering(zone, resigned).resolve('iks1.example.test', RrType.TXT)).kind).to.equal('nodata');
+        });
+
+        it('an NSEC3 NODATA whose matching NSEC3 lists the type, is an alias, or is a delegation\'s', async () => {
+
+            const zone = standard();
+            await expect(denied(zone, Rcode.NOERROR, [matching(zone, 'iks1.example.test')]).resolve('iks1.example.test', RrType.A)).to.reject(DnssecBogus, /the NSEC3 of iks1\.example\.test lists A, yet no A records came/);
+            await expect(denied(zone, Rcode.NOERROR, [matching(zone, 'alias.example.test')]).resolve('alias.example.test', RrType.TXT)).to.reject(DnssecBogus, /alias \(CNAME\)/);
+            await expect(denied(zone, Rcode.NOERROR, [matching(zone, 'sub.example.test')]).resolve('sub.example.test', RrType.TXT)).to.reject(DnssecBogus, /sub\.example\.test is a delegation; its parent-side NSEC3 cannot deny TXT/);
+        });
+
+        it('NSEC3 records it does not consider: of another zone, at an owner that is no hash label, two at one owner, more than 8', async () => {
+
+            const zone = standard();
+            const own = matching(zone, 'iks1.example.test');
+            const original = recordsOf(zone, own, NSEC3)[0]!;
+            const signedAt = (owner: string, rdata: Buffer[]) => [
+                ...rdata.map((octets) => ({ ...original, name: owner, rdata: octets })),
+                { ...original, name: owner, type: RrType.RRSIG, rdata: signRRset({ name: owner, type: NSEC3, ttl: original.ttl, rdata }, ORIGIN, zone.key, zone.inception, zone.expiration) }
+            ];
+            const soaOnly = denialReply(zone, Rcode.NOERROR, []);
+
+            const foreign = adding(soaOnly, [{ ...original, name: `${own.split('.')[0]}.example.org` }]);
+            await expect(resolverAnswering(zone, { ...foreign, rcode: Rcode.NXDOMAIN }).resolve('nothing.example.test', RrType.TXT)).to.reject(DnssecBogus, /NXDOMAIN without any NSEC proof/);
+            await expect(resolverAnswering(zone, adding(soaOnly, signedAt('iks1.example.test', [original.rdata]))).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /NSEC3 owner iks1\.example\.test is not a base32hex hash label directly below example\.test/);
+            await expect(resolverAnswering(zone, adding(soaOnly, signedAt(own, [original.rdata, Buffer.concat([original.rdata, Buffer.from([0, 1, 0x40])])]))).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /2 NSEC3 records; a name owns exactly one/);
+            await expect(denied(zone, Rcode.NOERROR, [...zone.nsec3.keys()].map((label) => `${label}.${ORIGIN}`)).resolve('iks1.example.test', RrType.TXT)).to.reject(DnssecBogus, /12 NSEC3 records in one answer, more than the 8 IKS considers/);
         });
     });
 });

@@ -13,7 +13,9 @@ import { createUpdater, startZoneRefresh } from '../../workers/updater';
 import { InvalidInput } from '../errors';
 import { createGateway } from '../gateway';
 import { aggregateWorkerMetrics, IksMetrics, serveWorkerMetrics } from '../observability';
+import { nameHash } from '../observability/logging';
 import { listenFailure } from './listen';
+import { describeError } from './output';
 import type { Output } from './output';
 import { storeFor } from './store';
 
@@ -58,7 +60,10 @@ export async function runServe(config: IksConfig, options: ServeOptions, io: Out
 function startInProcessSigner(config: IksConfig, store: ReturnType<typeof storeFor>, metrics: IksMetrics, io: Output) {
 
     // In `ondemand`/`online` the plugin that holds the KSK runs the queue loop itself.
-    const updater = config.updater.inProcess && config.signing === 'offline' ? createUpdater(config, store, { onSigned: metrics.signingObserver(config.domain) }) : null;
+    // Its errors go to stderr as `iks updater` prints them (names as hashes): a signer that
+    // fails silently would leave acknowledged registrations unpublished unseen.
+    const onError = (error: unknown, name: string) => io.err(`updater: ${name === '*' ? '' : `#${nameHash(name)}: `}${describeError(error)}`);
+    const updater = config.updater.inProcess && config.signing === 'offline' ? createUpdater(config, store, { onError, onSigned: metrics.signingObserver(config.domain) }) : null;
     const stopZoneRefresh = config.updater.inProcess ? startZoneRefresh(config, io.err) : () => {};
     updater?.start();
     return {

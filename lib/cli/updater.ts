@@ -167,5 +167,5 @@ export async function runUpdater(config: IksConfig, store: Store, options: Updat
     bar?.stop();
     const seconds = (Date.now() - started) / 1000;
     io.out(`signed ${totals.processed} name(s), ${totals.failed} failed${options.resignAll ? ` (${queued} queued for re-signing) in ${seconds.toFixed(1)} s` : ''}`);
-    return totals.failed > 0 ? internals.exit.failed : internals.exit.ok;
+    return totals.failed > 0 || retired ? internals.exit.failed : internals.exit.ok;
 }

@@ -79,7 +79,33 @@ describe('iks updater', () => {
         expect((await domain.store.getDocument('user3@example.test', 'list'))!.signedAt).to.be.above(before!.signedAt);
     });
 
-    it('stops, exiting 2, once a rollover activated elsewhere retired its KSK, signing nothing with it', async () => {
+    it('follows a rollover activated elsewhere: takes the new KSK from private/ksk.pem without a restart', async () => {
+
+        const name = 'bob@example.test';
+        await domain.store.putRegistrations([makeRegistration(name)]);
+        const err: string[] = [];
+        let stop = (_reason: string) => {};
+        const stopped = new Promise<string>((resolve) => {
+
+            stop = resolve;
+        });
+        const signedBy = async () => /<ds:KeyName>([^<]+)<\/ds:KeyName>/.exec((await domain.store.getDocument(name, 'list'))?.body ?? '')?.[1];
+        const running = runUpdater({ ...domain.config, updater: { ...domain.config.updater, pollInterval: 20 } }, domain.store, {}, { out: () => {}, err: (line) => err.push(line) }, () => stopped);
+        const oldKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
+        await eventually(async () => await signedBy() === oldKsk);
+
+        createIncomingKsk(domain.dataDir, domain.domain, { now: Date.now() - 60_000 });
+        activateIncomingKsk(domain.dataDir, domain.domain, { overlap: 0 });
+        const newKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
+        await domain.store.putRegistrations([makeRegistration(name)]);
+
+        await eventually(async () => await signedBy() === newKsk);
+        stop('test');
+        expect(await running).to.equal(0);
+        expect(err.join('\n')).to.not.contain('KSK_RETIRED');
+    });
+
+    it('stops, exiting 2, when a rollover retired its KSK and the new one is not in its private/ksk.pem, signing nothing and giving up no name', async () => {
 
         const name = 'bob@example.test';
         await domain.store.putRegistrations([makeRegistration(name)]);
@@ -90,21 +116,34 @@ describe('iks updater', () => {
         const oldKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
         await eventually(async () => await signedBy() === oldKsk);
 
-        // Another process (`iks keys rotate ksk`, then `--activate`) makes a new KSK the active one.
+        // Another process (`iks keys rotate ksk`, then `--activate`) makes a new KSK the active
+        // one, while this updater still sees the old private key (a single-file mount does that).
+        const { privatePath } = domainKeyPaths(domain.dataDir, domain.domain, 'ksk');
+        const oldPrivate = Fs.readFileSync(privatePath);
         createIncomingKsk(domain.dataDir, domain.domain, { now: Date.now() - 60_000 });
         activateIncomingKsk(domain.dataDir, domain.domain, { overlap: 0 });
+        const newPrivate = Fs.readFileSync(privatePath);
+        Fs.writeFileSync(privatePath, oldPrivate, { mode: 0o600 });
         const newKsk = publishedKsks(domain.dataDir, domain.domain)[0]!.keyName;
         await domain.store.putRegistrations([makeRegistration(name)]);
 
         expect(await running).to.equal(2);
         expect(err.join('\n')).to.contain(`KSK_RETIRED: this signer holds KSK ${oldKsk}, but ${newKsk} is the active KSK now`);
         expect(err.join('\n')).to.contain('stopping on KSK_RETIRED');
-        // The change stays queued (retried after a short backoff) for an updater holding the new KSK.
+        // The change stays queued for an updater holding the new KSK; nothing was given up.
         expect(await signedBy()).to.equal(oldKsk);
         expect(await domain.store.queueDepth()).to.be.above(0);
+        expect(await domain.store.failedJobs()).to.equal([]);
+        // --once says so too, and fails.
+        const once = await run({ once: true });
+        expect(once.code).to.equal(2);
+        expect(once.err).to.contain('KSK_RETIRED');
+
+        // With the new key in place, the next run signs with it.
+        Fs.writeFileSync(privatePath, newPrivate, { mode: 0o600 });
         const restarted = await run({ once: true });
         expect(restarted.code, restarted.err).to.equal(0);
-        await eventually(async () => (await run({ once: true }), await signedBy() === newKsk));
+        expect(await signedBy()).to.equal(newKsk);
     });
 
     it('--failed lists given-up jobs and --retry-failed queues them again, without loading the KSK', async () => {

@@ -99,6 +99,37 @@ export function sourceOf(document: IksDocument, ksk: SigningKey): string {
  */
 export function buildNameDocuments(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number, previous: ReadonlyMap<string, DocumentSource> = new Map()): NameDocuments {
 
+    // A time that is not a number (a damaged stored value) would poison every comparison and
+    // the name's next due time (NaN), which no queue can hold: such a registration is left out.
+    const damaged = registrations.flatMap((registration) => {
+
+        const reason = timeProblem(registration);
+        return reason === null ? [] : [{ keyId: registration.keyId, reason }];
+    });
+    if (damaged.length === 0) {
+        return buildRenderable(name, registrations, ksk, policy, now, previous);
+    }
+
+    const left = new Set(damaged.map((entry) => entry.keyId));
+    const built = buildRenderable(name, registrations.filter((registration) => !left.has(registration.keyId)), ksk, policy, now, previous);
+    return { ...built, unpublishable: [...damaged, ...built.unpublishable] };
+}
+
+/** Why a registration's times cannot be used, or null when they are all finite numbers. */
+function timeProblem(registration: Registration): string | null {
+
+    for (const field of ['registeredAt', 'expiresAt', 'revokedAt'] as const) {
+        const value: unknown = registration[field];
+        if ((value !== undefined || field === 'registeredAt') && (typeof value !== 'number' || !Number.isFinite(value))) {
+            return `its stored ${field} is not a time (${String(value)})`;
+        }
+    }
+
+    return null;
+}
+
+function buildRenderable(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number, previous: ReadonlyMap<string, DocumentSource>): NameDocuments {
+
     try {
         return buildAll(name, registrations, ksk, policy, now, previous);
     }
@@ -167,12 +198,22 @@ function renderProblem(name: string, registration: Registration, now: number): s
     }
 }
 
+/** Whether a name's key list names `registration`: neither revoked nor past its expiry. */
+export function isListed(registration: Registration, now: number): boolean {
+
+    return isActive(registration, now);
+}
+
+/** Whether `registration` has a key document: a listed key, or a revoked one (its signed revocation). */
+export function hasKeyDocument(registration: Registration, now: number): boolean {
+
+    return registration.revokedAt !== undefined || isListed(registration, now);
+}
+
 function buildAll(name: string, registrations: readonly Registration[], ksk: SigningKey, policy: SigningPolicy, now: number, previous: ReadonlyMap<string, DocumentSource>): NameDocuments {
 
     const sorted = [...registrations].sort((a, b) => a.registeredAt - b.registeredAt || a.keyId.localeCompare(b.keyId));
-    // Listed: neither revoked nor past its expiry.
-    const listed = sorted.filter((registration) => isActive(registration, now));
-    const revoked = sorted.filter((registration) => registration.revokedAt !== undefined);
+    const listed = sorted.filter((registration) => isListed(registration, now));
 
     // Revoked and expired keys come back when their retention ends, to be purged.
     const purges = sorted.map((registration) => purgeTime(registration, policy.retention)).filter((time): time is number => time !== null);
@@ -192,12 +233,10 @@ function buildAll(name: string, registrations: readonly Registration[], ksk: Sig
         });
     }
 
-    for (const registration of listed) {
-        wanted.set(`key:${registration.keyId}`, keyDocumentOf(name, registration, now, Math.min(fullValidity, registration.expiresAt ?? fullValidity)));
-    }
-
-    for (const registration of revoked) {
-        wanted.set(`key:${registration.keyId}`, keyDocumentOf(name, registration, now, fullValidity));
+    for (const registration of sorted.filter((candidate) => hasKeyDocument(candidate, now))) {
+        // A revocation stays valid past the key's expiry; a listed key's document ends with it.
+        const notAfter = registration.revokedAt !== undefined ? fullValidity : Math.min(fullValidity, registration.expiresAt ?? fullValidity);
+        wanted.set(`key:${registration.keyId}`, keyDocumentOf(name, registration, now, notAfter));
     }
 
     const documents = new Map<string, StoredDocument>();

@@ -11,9 +11,8 @@ import type { IksConfig } from '../../config';
 import { KskRetired } from '../../lib/errors';
 import { domainKeyPaths, loadDomainPublicKey, loadDomainSigningKey, parsePublicKey } from '../../lib/keys';
 import type { SigningKey } from '../../lib/keys/types';
-import { isActive } from '../../lib/store/registration';
 import type { DocumentSource, Store } from '../../lib/store/types';
-import { buildDomainDocuments, buildNameDocuments, purgeTime, type NameDocuments, type PublishedDomainKey, type SigningPolicy } from './documents';
+import { buildDomainDocuments, buildNameDocuments, hasKeyDocument, isListed, purgeTime, type NameDocuments, type PublishedDomainKey, type SigningPolicy } from './documents';
 
 export interface NameSignerOptions {
     readonly store: Store;
@@ -34,6 +33,12 @@ export interface NameSignerOptions {
      * retired KSK would lose their commitment at the rollover's last step.
      */
     readonly activeKsk?: () => string;
+    /**
+     * Loads the KSK this process may sign with now. Given, a signer whose KSK a rollover
+     * retired takes the new one when that is what this returns, so it follows the rollover
+     * without a restart; otherwise (a single-file mount still showing the old key) it refuses.
+     */
+    readonly reloadKsk?: () => SigningKey;
 }
 
 /** What a signing did: the documents built, and whether they were stored. */
@@ -57,10 +62,12 @@ export class NameSigner {
     readonly policy: SigningPolicy;
     readonly #options: NameSignerOptions;
     readonly #now: () => number;
+    #ksk: SigningKey;
 
     constructor(options: NameSignerOptions) {
 
         this.#options = options;
+        this.#ksk = options.ksk;
         this.domain = options.domain;
         this.policy = options.policy;
         this.#now = options.now ?? Date.now;
@@ -76,11 +83,8 @@ export class NameSigner {
      */
     async sign(name: string, options: { schedule?: boolean } = {}): Promise<SigningResult> {
 
-        const { store, policy, domain, ksk } = this.#options;
-        const active = this.#options.activeKsk?.();
-        if (active !== undefined && active !== ksk.keyName) {
-            throw new KskRetired(ksk.keyName, active);
-        }
+        const { store, policy, domain } = this.#options;
+        const ksk = this.#currentKsk();
 
         // Documents state times in whole seconds; keep the stored validity identical.
         const now = Math.floor(this.#now() / 1000) * 1000;
@@ -119,6 +123,55 @@ export class NameSigner {
         }
 
         return { ...result, superseded: false };
+    }
+
+    /**
+     * The KSK to sign with: the one held, unless a rollover activated another since it was
+     * loaded. Then the new one if this signer may reload and the private file holds it
+     * (activation writes the private half before the public one); else KskRetired, since
+     * documents signed by a retired KSK would lose their commitment at the rollover's end.
+     */
+    #currentKsk(): SigningKey {
+
+        const active = this.#options.activeKsk?.();
+        if (active === undefined || active === this.#ksk.keyName) {
+            return this.#ksk;
+        }
+
+        let reloaded: SigningKey | undefined;
+        try {
+            reloaded = this.#options.reloadKsk?.();
+        }
+        catch {
+            // Unreadable meanwhile: refused like a key that cannot follow; the next signing retries.
+        }
+
+        if (reloaded?.keyName !== active) {
+            throw new KskRetired(this.#ksk.keyName, active);
+        }
+
+        this.#ksk = reloaded;
+        return reloaded;
+    }
+
+    /**
+     * Why this signer cannot sign now (a rollover retired its KSK and it cannot take the new
+     * one), or null. The queue loop asks before claiming, so names wait for a signer that can
+     * sign them instead of failing here until they are given up.
+     */
+    retired(): KskRetired | null {
+
+        try {
+            this.#currentKsk();
+            return null;
+        }
+        catch (error) {
+            if (error instanceof KskRetired) {
+                return error;
+            }
+
+            throw error;
+        }
     }
 
     /**
@@ -161,8 +214,8 @@ export class NameSigner {
             const now = this.#now();
             const registrations = await this.#options.store.getRegistrations(name);
             const published = keyId === undefined ?
-                registrations.some((registration) => isActive(registration, now)) :
-                registrations.some((registration) => registration.keyId === keyId && (registration.revokedAt !== undefined || isActive(registration, now)));
+                registrations.some((registration) => isListed(registration, now)) :
+                registrations.some((registration) => registration.keyId === keyId && hasKeyDocument(registration, now));
             if (!published) {
                 return null;
             }
@@ -230,6 +283,29 @@ function activeKskReader(dataDir: string, domain: string): () => string {
 }
 
 /**
+ * Reads the private KSK file again, but only when it changed since the last read: a signer
+ * that cannot follow (a single-file mount still showing the old key) must not parse the
+ * same file again for every signing it refuses.
+ */
+function kskReloader(dataDir: string, domain: string): () => SigningKey {
+
+    const file = domainKeyPaths(dataDir, domain, 'ksk').privatePath;
+    let seen = '';
+    let last: SigningKey | undefined;
+    return () => {
+
+        const stat = Fs.statSync(file, { throwIfNoEntry: false });
+        const identity = stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '';
+        if (identity !== seen || !last) {
+            last = loadDomainSigningKey(dataDir, domain, 'ksk');
+            seen = identity;
+        }
+
+        return last;
+    };
+}
+
+/**
  * Creates the signer of a domain, loading its KSK.
  * Security: call only from the process the signing strategy names (see above).
  */
@@ -242,6 +318,7 @@ export function createSigner(settings: SignerSettings): NameSigner {
         published: publishedDomainKeys(settings.dataDir, settings.domain),
         policy: settings.policy,
         activeKsk: activeKskReader(settings.dataDir, settings.domain),
+        reloadKsk: kskReloader(settings.dataDir, settings.domain),
         ...(settings.reuse !== undefined ? { reuse: settings.reuse } : {})
     });
 }

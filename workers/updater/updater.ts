@@ -6,7 +6,7 @@
  * them, and acknowledges. Delivery is at least once: a worker that dies mid-batch loses
  * its leases and the names are delivered again; signing a name twice is harmless.
  */
-import { UnpublishableRegistration } from '../../lib/errors';
+import { KskRetired, UnpublishableRegistration } from '../../lib/errors';
 import type { QueueJob, Store } from '../../lib/store/types';
 import type { NameDocuments } from './documents';
 import type { NameSigner } from './signer';
@@ -50,6 +50,7 @@ export class Updater {
     // A poke that arrives while a batch runs must not be lost to the next sleep.
     #poked = false;
     #stopWatching: (() => void) | null = null;
+    #retired: KskRetired | null = null;
 
     constructor(options: UpdaterOptions) {
 
@@ -72,6 +73,20 @@ export class Updater {
     async runBatch(): Promise<BatchResult> {
 
         const { store, batchSize, lease } = this.#options;
+        // A signer whose KSK a rollover retired claims nothing: the names stay queued for one
+        // that holds the new KSK (or for this one, once it can load it), rather than failing
+        // here until they are given up. Reported once per retirement, not once per poll.
+        const retired = this.#options.signer.retired();
+        if (retired) {
+            if (this.#retired?.message !== retired.message) {
+                this.#options.onError?.(retired, '*');
+            }
+
+            this.#retired = retired;
+            return { processed: 0, failed: 0 };
+        }
+
+        this.#retired = null;
         const jobs = await store.claim(batchSize, lease);
         let failed = 0;
         await Promise.all(jobs.map(async (job) => {
@@ -105,6 +120,12 @@ export class Updater {
 
         const { store, maxAttempts = internals.maxAttempts } = this.#options;
         try {
+            if (error instanceof KskRetired) {
+                // Retired between the check and the signing: handed back at once, never given up.
+                await store.fail(job, this.#now());
+                return;
+            }
+
             if (job.attempts >= maxAttempts) {
                 // Given up, not dropped: listed by `iks updater --failed` until retried.
                 await store.bury(job, error instanceof Error ? error.message : String(error));

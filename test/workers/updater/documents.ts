@@ -6,6 +6,7 @@ import { expect } from '@hapi/code';
 import { loadDomainPublicKey, loadDomainSigningKey } from '../../../lib/keys';
 import type { SigningKey } from '../../../lib/keys/types';
 import type { KeyDocument, KeyListDocument, PublishedKeyDocument } from '../../../lib/xml/types';
+import type { Registration } from '../../../lib/store/types';
 import { verifyDocument } from '../../../lib/xmldsig';
 import { buildDomainDocuments, buildNameDocuments, entityTag, publishedDomainKeys, purgeTime } from '../../../workers/updater';
 import { makeDomain, makeRegistration, runTool, tempFile, type TestDomain } from '../../helpers/domain';
@@ -158,6 +159,19 @@ describe('updater documents', () => {
         const good = makeRegistration(name);
         const both = buildNameDocuments(name, [good, { ...bad, revokedAt: now - policy.retention + 60_000 }], ksk, policy, now);
         expect(both.nextDue).to.equal(now + 60_000);
+    });
+
+    it('leaves out a registration whose stored times are not numbers, publishing the others with a finite next due time', () => {
+
+        const good = makeRegistration(name);
+        for (const damage of [{ expiresAt: 'tomorrow' }, { revokedAt: Number.NaN }, { registeredAt: undefined }, { expiresAt: Infinity }]) {
+            const bad = { ...makeRegistration(name), ...damage } as unknown as Registration;
+            const built = buildNameDocuments(name, [good, bad], ksk, policy, now);
+            expect(built.unpublishable.map((entry) => entry.keyId)).to.equal([bad.keyId]);
+            expect(built.unpublishable[0]!.reason).to.match(/^its stored (expiresAt|revokedAt|registeredAt) is not a time/);
+            expect([...built.documents.keys()].sort()).to.equal([`key:${good.keyId}`, 'list']);
+            expect(Number.isFinite(built.nextDue)).to.be.true();
+        }
     });
 
     it('comes back to purge an expired or revoked key when its retention ends', () => {

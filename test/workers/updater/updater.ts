@@ -177,6 +177,43 @@ describe('Updater', () => {
         expect(await store.queueDepth()).to.equal(1);
     });
 
+    it('claims nothing while its KSK is retired and cannot be replaced, reports that once, gives up no name, and resumes when the new KSK loads', async () => {
+
+        const { store } = domain;
+        await store.putRegistrations([makeRegistration('alice@example.test')]);
+        let active = 'ksk-current';
+        let reloaded: ReturnType<typeof loadDomainSigningKey> | undefined;
+        const ksk = loadDomainSigningKey(domain.dataDir, domain.domain, 'ksk');
+        const signer = new NameSigner({
+            store,
+            domain: domain.domain,
+            ksk: { ...ksk, keyName: 'ksk-current' },
+            published: publishedDomainKeys(domain.dataDir, domain.domain),
+            policy: { validity: 3600_000, refreshBefore: 600_000, retention: 86400_000 },
+            activeKsk: () => active,
+            reloadKsk: () => reloaded ?? { ...ksk, keyName: 'ksk-current' }
+        });
+        const errors: string[] = [];
+        const updater = updaterFor(store, { signer, maxAttempts: 1, onError: (error, name) => errors.push(`${name}: ${(error as Error).message}`) });
+
+        active = 'ksk-next';
+        for (let i = 0; i < 3; ++i) {
+            expect(await updater.runBatch()).to.equal({ processed: 0, failed: 0 });
+        }
+
+        expect(errors).to.have.length(1);
+        expect(errors[0]).to.match(/^\*: this signer holds KSK ksk-current, but ksk-next is the active KSK now/);
+        expect(await store.failedJobs()).to.equal([]);
+        expect((await store.claim(10, 1)).map((job) => job.name)).to.equal(['alice@example.test']);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+
+        // The new KSK arrives in the key file: the signer takes it and the name is published.
+        reloaded = { ...ksk, keyName: 'ksk-next' };
+        expect(await updater.drain()).to.equal({ processed: 1, failed: 0 });
+        expect((await store.getDocument('alice@example.test', 'list'))!.body).to.contain('<ds:KeyName>ksk-next</ds:KeyName>');
+        expect(errors).to.have.length(1);
+    });
+
     it('runs in the background until stopped and wakes up when poked', async () => {
 
         const { store } = domain;

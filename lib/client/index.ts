@@ -79,6 +79,17 @@ export function claimedSigner(xml: string): string {
     return match[1]!;
 }
 
+/**
+ * Whether a key may be used for `usage`. `any` (what `iks register` records without
+ * `--usage`) stands for every application use, but never for the service's own `iks-*`
+ * usages: those grant powers (authenticating registrations, certifying others) that
+ * must be given by name.
+ */
+export function permitsUsage(key: Pick<KeyMetadata, 'usage'>, usage: string): boolean {
+
+    return key.usage.includes(usage) || (key.usage.includes('any') && !usage.startsWith('iks-'));
+}
+
 /** Keys of a verified list that satisfy the criteria (paper §5.1 step 5). */
 export function selectKeys(keys: readonly KeyMetadata[], criteria: KeyCriteria = {}): KeyMetadata[] {
 
@@ -86,7 +97,7 @@ export function selectKeys(keys: readonly KeyMetadata[], criteria: KeyCriteria =
     return keys.filter((key) => (algorithms === undefined || algorithms.includes(key.algorithm)) &&
         (criteria.minSize === undefined || key.size >= criteria.minSize) &&
         (criteria.format === undefined || key.format === criteria.format) &&
-        (criteria.usage === undefined || key.usage.includes(criteria.usage)) &&
+        (criteria.usage === undefined || permitsUsage(key, criteria.usage)) &&
         (criteria.keyId === undefined || key.id === criteria.keyId));
 }
 

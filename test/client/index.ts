@@ -23,4 +23,14 @@ describe('client helpers', () => {
         const keys = [{ id: 'a', algorithm: 'rsa', size: 2048, format: 'spki', fingerprint: 'f', usage: ['sign'], registeredAt: 0 }] as const;
         expect(selectKeys(keys)).to.have.length(1);
     });
+
+    it('takes usage "any" for every application use, never for the service\'s own iks-* usages', () => {
+
+        const key = (id: string, usage: string[]) => ({ id, algorithm: 'ed25519', size: 256, format: 'spki', fingerprint: 'f', usage, registeredAt: 0 }) as const;
+        const keys = [key('any', ['any']), key('sign', ['sign']), key('auth', ['iks-auth'])];
+        expect(selectKeys(keys, { usage: 'sign' }).map((selected) => selected.id)).to.equal(['any', 'sign']);
+        expect(selectKeys(keys, { usage: 'encrypt' }).map((selected) => selected.id)).to.equal(['any']);
+        expect(selectKeys(keys, { usage: 'iks-auth' }).map((selected) => selected.id)).to.equal(['auth']);
+        expect(selectKeys(keys, { usage: 'iks-certify' })).to.equal([]);
+    });
 });

@@ -12,6 +12,7 @@ import { RateLimiterSQLite } from 'rate-limiter-flexible';
 
 import { RegistrationsChanged, StoreUnavailable } from '../errors';
 import { makeDirectory } from '../files';
+import { assertDueTime } from './due-time';
 import { RateLimiterFailures } from './failure-limiter';
 import type { FailedJob, FailureLimiter, FailureLimiterOptions, PutRegistrationsOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord, VersionedRegistrations } from './types';
 
@@ -85,12 +86,12 @@ export class EmbeddedStore implements Store {
     readonly #update: Database.Transaction<(name: string, put: ReadonlyMap<string, SourcedDocument>, keep: readonly string[], version: number) => boolean>;
     readonly #readForSigning: (name: string) => SigningInput;
     readonly #putDocument: (name: string, slot: string, document: StoredDocument) => void;
-    readonly #claim: (max: number, leaseMs: number, now: number) => QueueJob[];
+    readonly #claim: Database.Transaction<(max: number, leaseMs: number, now: number) => QueueJob[]>;
     readonly #purgeRegistrations: Database.Transaction<(name: string, keyIds: readonly string[], version: number, now: number) => number | null>;
-    readonly #ack: (name: string, lease: string, nextDueAt: number | undefined) => void;
-    readonly #claimName: (name: string, leaseMs: number, now: number) => QueueJob | null;
-    readonly #bury: (job: QueueJob, reason: string, now: number) => void;
-    readonly #retryFailed: (now: number) => number;
+    readonly #ack: Database.Transaction<(name: string, lease: string, nextDueAt: number | undefined) => void>;
+    readonly #claimName: Database.Transaction<(name: string, leaseMs: number, now: number) => QueueJob | null>;
+    readonly #bury: Database.Transaction<(job: QueueJob, reason: string, now: number) => void>;
+    readonly #retryFailed: Database.Transaction<(now: number) => number>;
     readonly #rememberNonce: (name: string, nonce: string, expiresAt: number, now: number) => boolean;
 
     constructor(options: EmbeddedStoreOptions) {
@@ -468,6 +469,7 @@ export class EmbeddedStore implements Store {
 
     async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {
 
+        assertDueTime('enqueue', dueAt);
         this.#guard(() => this.#enqueueMany(names, dueAt));
         if (names.length > 0 && dueAt <= Date.now()) {
             this.#signalQueued();
@@ -476,27 +478,36 @@ export class EmbeddedStore implements Store {
 
     async claim(max: number, leaseMs: number): Promise<QueueJob[]> {
 
-        return this.#guard(() => this.#claim(max, leaseMs, Date.now()));
+        // IMMEDIATE, as every queue step that reads and then writes: a deferred transaction
+        // that read first cannot wait for another process's write lock (SQLite answers
+        // SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT at once, without the busy timeout); one that
+        // takes the write lock first waits for it.
+        return this.#guard(() => this.#claim.immediate(max, leaseMs, Date.now()));
     }
 
     async ack(job: QueueJob, nextDueAt?: number): Promise<void> {
 
-        this.#guard(() => this.#ack(job.name, job.lease, nextDueAt));
+        if (nextDueAt !== undefined) {
+            assertDueTime('ack', nextDueAt);
+        }
+
+        this.#guard(() => this.#ack.immediate(job.name, job.lease, nextDueAt));
     }
 
     async fail(job: QueueJob, retryAt: number): Promise<void> {
 
+        assertDueTime('fail', retryAt);
         this.#guard(() => this.#statements.retry.run({ retryAt, name: job.name, lease: job.lease }));
     }
 
     async claimName(name: string, leaseMs: number): Promise<QueueJob | null> {
 
-        return this.#guard(() => this.#claimName(name, leaseMs, Date.now()));
+        return this.#guard(() => this.#claimName.immediate(name, leaseMs, Date.now()));
     }
 
     async bury(job: QueueJob, reason: string): Promise<void> {
 
-        this.#guard(() => this.#bury(job, reason, Date.now()));
+        this.#guard(() => this.#bury.immediate(job, reason, Date.now()));
     }
 
     async failedJobs(): Promise<FailedJob[]> {
@@ -506,7 +517,7 @@ export class EmbeddedStore implements Store {
 
     async retryFailed(): Promise<number> {
 
-        const requeued = this.#guard(() => this.#retryFailed(Date.now()));
+        const requeued = this.#guard(() => this.#retryFailed.immediate(Date.now()));
         if (requeued > 0) {
             this.#signalQueued();
         }

@@ -11,6 +11,7 @@ import { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 
 import { RegistrationsChanged, StoreUnavailable } from '../errors';
+import { assertDueTime } from './due-time';
 import { RateLimiterFailures } from './failure-limiter';
 import { RedisKeys } from './keys';
 import type { DocumentSource, FailedJob, FailureLimiter, FailureLimiterOptions, PutRegistrationsOptions, QueueJob, Registration, SigningInput, SourcedDocument, Store, StoredDocument, UserRecord, VersionedRegistrations } from './types';
@@ -58,6 +59,17 @@ const internals = {
     intentGrace: 10_000
 };
 
+/**
+ * ioredis `reconnectOnError`: a READONLY reply means the connection is on a replica, as
+ * after a failover behind a DNS name or a virtual IP (the old master demoted, the name now
+ * leading to the new one). Reconnect, which resolves the name again, and resend the command
+ * (2): without this the connection stays on the demoted master and every write fails for ever.
+ */
+export function reconnectOnReadOnly(error: Error): 2 | false {
+
+    return error.message.startsWith('READONLY') ? 2 : false;
+}
+
 /** A document as one string: etag, signedAt, notAfter, then the body (which may hold newlines). */
 function encodeDocument(document: StoredDocument): string {
 
@@ -88,6 +100,8 @@ export class RedisStore implements Store {
     #subscriber: Redis | Cluster | null = null;
     #signalInFlight = false;
     #signalAgain = false;
+    /** Script name → its Lua source, to load it again (SCRIPT LOAD) where ioredis does not. */
+    readonly #scripts = new Map<string, string>();
 
     constructor(options: RedisStoreOptions) {
 
@@ -99,7 +113,8 @@ export class RedisStore implements Store {
             enableReadyCheck: true,
             // Commands issued in the same tick go out in one write: the updater's batch
             // (hundreds of names, four commands each) costs a few syscalls, not thousands.
-            enableAutoPipelining: true
+            enableAutoPipelining: true,
+            reconnectOnError: reconnectOnReadOnly
         };
 
         if (!options.client && !options.url) {
@@ -113,7 +128,9 @@ export class RedisStore implements Store {
         client.on('error', () => {});
         for (const script of internals.scripts) {
             const [name, keys] = script.split('-') as [string, string];
-            client.defineCommand(name, { numberOfKeys: Number(keys), lua: Fs.readFileSync(Path.join(__dirname, 'lua', `${script}.lua`), 'utf8') });
+            const lua = Fs.readFileSync(Path.join(__dirname, 'lua', `${script}.lua`), 'utf8');
+            client.defineCommand(name, { numberOfKeys: Number(keys), lua });
+            this.#scripts.set(name, lua);
         }
 
         this.#client = client as (Redis | Cluster) & QueueCommands;
@@ -152,6 +169,58 @@ export class RedisStore implements Store {
 
             throw new StoreUnavailable(`redis: ${(error as Error).message}`, { cause: error });
         }
+    }
+
+    /**
+     * Several names' putRegistrations script calls in one MULTI; the results, or the first
+     * command's error thrown. ioredis falls back from EVALSHA to EVAL for a single call
+     * but not inside MULTI: after SCRIPT FLUSH (or a restart, or a failover to a server
+     * that never ran the script) EXEC answers NOSCRIPT for each call, and nothing was
+     * written. Then the script is loaded and the transaction sent once more. Errors are
+     * mapped as for single calls (#call): a server state passed through is StoreUnavailable.
+     */
+    async #putRegistrationsMulti(byName: ReadonlyMap<string, string[]>, now: number): Promise<Array<[Error | null, unknown]>> {
+
+        const exec = async (): Promise<Array<[Error | null, unknown]>> => {
+
+            const multi = this.#client.multi() as unknown as ScriptTransaction;
+            for (const [name, fields] of byName) {
+                multi.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, '', ...fields);
+            }
+
+            let results: Array<[Error | null, unknown]>;
+            try {
+                results = (await multi.exec()) ?? [];
+            }
+            catch (error) {
+                // EXEC refused (EXECABORT), or the server took no transaction at all (BUSY,
+                // LOADING: "EXEC without MULTI"): the first error queueing the commands says why.
+                throw (error as { previousErrors?: Error[] }).previousErrors?.[0] ?? error;
+            }
+
+            // EXEC answers a script error inside the transaction as a result, not a rejection.
+            const failed = results.find(([error]) => error !== null);
+            if (failed) {
+                throw failed[0];
+            }
+
+            return results;
+        };
+
+        return await this.#call(async () => {
+
+            try {
+                return await exec();
+            }
+            catch (error) {
+                if (!/^NOSCRIPT\b/.test((error as Error).message ?? '')) {
+                    throw error;
+                }
+
+                await (this.#client as Redis).script('LOAD', this.#scripts.get('putRegistrations')!);
+                return await exec();
+            }
+        });
     }
 
     async ping(): Promise<void> {
@@ -214,18 +283,7 @@ export class RedisStore implements Store {
                 kept.push([name, written(await this.#call(() => this.#client.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, ifVersion, ...fields)))]);
             }
             else {
-                const multi = this.#client.multi() as unknown as ScriptTransaction;
-                for (const [name, fields] of byName) {
-                    multi.putRegistrations(this.keys.registrations(name), this.keys.pending, this.keys.registrationsVersion(name), now, name, '', ...fields);
-                }
-
-                // EXEC answers a script error inside the transaction as a result, not a rejection.
-                const results = (await this.#call(() => multi.exec())) ?? [];
-                const failed = results.find(([error]) => error !== null);
-                if (failed) {
-                    throw failed[0];
-                }
-
+                const results = await this.#putRegistrationsMulti(byName, now);
                 [...byName.keys()].forEach((name, i) => kept.push([name, results[i]![1] as string[]]));
             }
 
@@ -355,6 +413,7 @@ export class RedisStore implements Store {
 
     async enqueue(names: readonly string[], dueAt: number = Date.now()): Promise<void> {
 
+        assertDueTime('enqueue', dueAt);
         if (names.length === 0) {
             return;
         }
@@ -381,12 +440,17 @@ export class RedisStore implements Store {
 
     async ack(job: QueueJob, nextDueAt?: number): Promise<void> {
 
+        if (nextDueAt !== undefined) {
+            assertDueTime('ack', nextDueAt);
+        }
+
         const { leased, leases, attempts, failed, pending } = this.keys;
         await this.#call(() => this.#client.ackJob(leased, leases, attempts, failed, pending, job.name, job.lease, ...(nextDueAt === undefined ? [] : [nextDueAt])));
     }
 
     async fail(job: QueueJob, retryAt: number): Promise<void> {
 
+        assertDueTime('fail', retryAt);
         await this.#call(() => this.#client.failJob(this.keys.pending, this.keys.leased, this.keys.leases, job.name, job.lease, retryAt));
     }
 

@@ -335,6 +335,27 @@ export function storeContract(lab: ReturnType<typeof Lab.script>, label: string,
             expect(await store.claim(10, 1000)).to.equal([]);
         });
 
+        it('refuses a due time that is not a finite number before writing: the job stays leased and can be given back', async () => {
+
+            await store.enqueue(['bob@example.test']);
+            const [job] = await store.claim(10, 60_000);
+            for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+                await expect(store.ack(job!, bad)).to.reject(RangeError, /finite/);
+                await expect(store.enqueue(['bob@example.test', 'carol@example.test'], bad)).to.reject(RangeError, /finite/);
+                await expect(store.fail(job!, bad)).to.reject(RangeError, /finite/);
+            }
+
+            // Still leased (not half-finished, not queued at a NaN time): only its holder can give it back.
+            expect(await store.queueDepth()).to.equal(1);
+            expect(await store.claim(10, 60_000)).to.equal([]);
+            await store.fail(job!, Date.now());
+            const [retry] = await store.claim(10, 60_000);
+            expect(retry!.name).to.equal('bob@example.test');
+            expect(retry!.attempts).to.equal(2);
+            await store.ack(retry!);
+            expect(await store.queueDepth()).to.equal(0);
+        });
+
         it('leases one name on request, consuming its waiting job and keeping changes made meanwhile', async () => {
 
             await store.enqueue(['bob@example.test'], Date.now() + 60_000);

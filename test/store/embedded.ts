@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 
 import { StoreUnavailable } from '../../lib/errors';
 import { EmbeddedStore, createStore } from '../../lib/store';
-import type { Registration } from '../../lib/store/types';
+import type { QueueJob, Registration } from '../../lib/store/types';
 import { makeRegistration } from '../helpers/domain';
 import { storeContract } from './contract';
 
@@ -44,7 +44,88 @@ storeContract(lab, 'embedded', async () => {
     };
 });
 
+/**
+ * Another process (an `iks` command, the server beside the updater) holding the file's
+ * write lock for `ms`: resolves once it holds it, with a promise of its exit.
+ */
+async function holdWriteLock(path: string, ms: number): Promise<{ released: Promise<void> }> {
+
+    const script = `
+        const Database = require('better-sqlite3');
+        const db = new Database(${JSON.stringify(path)}, { timeout: 5000 });
+        db.exec('BEGIN IMMEDIATE');
+        db.prepare("INSERT INTO users (name, json) VALUES ('lock-holder', '{}') ON CONFLICT (name) DO UPDATE SET json = excluded.json").run();
+        process.stdout.write('locked\\n');
+        setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${ms});`;
+    const child = spawn(process.execPath, ['-e', script], { cwd: Path.join(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const released = new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lock holder exited ${code}`)))));
+    await Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), released]);
+    return { released };
+}
+
 describe('EmbeddedStore', () => {
+
+    describe('waits for another process\'s write lock (busy timeout) in every queue step that reads, then writes', () => {
+
+        const lockMs = 300;
+
+        /** A store with bob and carol leased, dave waiting and erin buried. */
+        async function queued(): Promise<{ path: string; store: EmbeddedStore; jobs: Map<string, QueueJob> }> {
+
+            const path = tempPath();
+            const store = new EmbeddedStore({ path });
+            await store.enqueue(['bob@example.test', 'carol@example.test', 'erin@example.test']);
+            const jobs = new Map((await store.claim(10, 60_000)).map((job) => [job.name, job]));
+            await store.bury(jobs.get('erin@example.test')!, 'test');
+            await store.enqueue(['dave@example.test']);
+            return { path, store, jobs };
+        }
+
+        const steps: Array<[string, (store: EmbeddedStore, jobs: Map<string, QueueJob>) => Promise<void>]> = [
+            ['claim', async (store) => {
+
+                expect((await store.claim(10, 60_000)).map((job) => job.name)).to.equal(['dave@example.test']);
+            }],
+            ['ack', async (store, jobs) => {
+
+                await store.ack(jobs.get('bob@example.test')!, Date.now() + 60_000);
+                expect(await store.claimName('bob@example.test', 60_000)).to.not.be.null();
+            }],
+            ['claimName', async (store) => {
+
+                expect((await store.claimName('dave@example.test', 60_000))!.name).to.equal('dave@example.test');
+            }],
+            ['bury', async (store, jobs) => {
+
+                await store.bury(jobs.get('carol@example.test')!, 'gave up');
+                expect((await store.failedJobs()).map((job) => job.name)).to.equal(['erin@example.test', 'carol@example.test']);
+            }],
+            ['retryFailed', async (store) => {
+
+                expect(await store.retryFailed()).to.equal(1);
+                expect(await store.failedJobs()).to.equal([]);
+            }]
+        ];
+
+        for (const [step, run] of steps) {
+            it(step, async () => {
+
+                const { path, store, jobs } = await queued();
+                try {
+                    const { released } = await holdWriteLock(path, lockMs);
+                    const start = Date.now();
+                    await run(store, jobs);
+                    // It waited for the lock (not SQLITE_BUSY at once, not past the busy timeout).
+                    expect(Date.now() - start).to.be.within(lockMs / 3, 5000);
+                    await released;
+                }
+                finally {
+                    await store.close();
+                    Fs.rmSync(Path.dirname(Path.dirname(path)), { recursive: true, force: true });
+                }
+            });
+        }
+    });
 
     it('keeps data across close and reopen, in a private directory', async () => {
 

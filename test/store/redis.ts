@@ -1,8 +1,12 @@
+import * as Net from 'node:net';
+
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
+import { Redis } from 'ioredis';
 
 import { StoreUnavailable } from '../../lib/errors';
 import { RedisKeys, RedisStore, createStore } from '../../lib/store';
+import { reconnectOnReadOnly } from '../../lib/store/redis';
 import { makeRegistration } from '../helpers/domain';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { storeContract } from './contract';
@@ -160,6 +164,162 @@ describe('RedisStore', () => {
             await script;
             await raw.config('SET', 'busy-reply-threshold', '5000');
             await Promise.all([raw.quit(), scripting.quit(), store.close()]);
+        }
+    });
+
+    it('loads the registration script again when a several-name write (MULTI) finds it flushed', async () => {
+
+        const prefix = `iks-noscript-${process.pid}`;
+        const store = new RedisStore({ url: redis.url, keyPrefix: prefix });
+        const raw = new Redis(redis.url);
+        try {
+            await store.putRegistrations([makeRegistration('a@example.test'), makeRegistration('b@example.test')]);
+            for (let i = 0; i < 2; ++i) {
+                // SCRIPT FLUSH (as a restart or a failover to a server that never ran it):
+                // ioredis falls back to EVAL for a single call, not inside MULTI.
+                await raw.script('FLUSH');
+                const registrations = [makeRegistration(`c${i}@example.test`), makeRegistration(`d${i}@example.test`)];
+                expect(await store.putRegistrations(registrations)).to.equal([]);
+                for (const registration of registrations) {
+                    expect(await store.getRegistration(registration.name, registration.keyId)).to.equal(registration);
+                }
+            }
+
+            expect((await store.claim(10, 60_000)).map((job) => job.name).sort()).to.equal(['a@example.test', 'b@example.test', 'c0@example.test', 'c1@example.test', 'd0@example.test', 'd1@example.test']);
+        }
+        finally {
+            await raw.quit();
+            await deleteKeys(prefix);
+            await store.close();
+        }
+    });
+
+    it('answers StoreUnavailable for a several-name write while the server is busy, as for a single call', async () => {
+
+        const store = new RedisStore({ url: redis.url, keyPrefix: `iks-busy-multi-${process.pid}` });
+        const raw = new Redis(redis.url);
+        const scripting = new Redis(redis.url);
+        await store.ping();
+        await raw.config('SET', 'busy-reply-threshold', '20');
+        const script = scripting.eval('local start = redis.call("TIME") repeat local now = redis.call("TIME") until (now[1] - start[1]) * 1000000 + now[2] - start[2] >= 500000 return 1', 0);
+        try {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            await expect(store.putRegistrations([makeRegistration('a@example.test'), makeRegistration('b@example.test')])).to.reject(StoreUnavailable, /BUSY/);
+        }
+        finally {
+            await script;
+            await raw.config('SET', 'busy-reply-threshold', '5000');
+            await Promise.all([raw.quit(), scripting.quit(), store.close()]);
+        }
+    });
+
+    it('refuses a due time that is not a finite number in the ack and fail scripts themselves, before writing', async () => {
+
+        const prefix = `iks-nan-${process.pid}`;
+        const raw = new Redis(redis.url);
+        // Given a client, the store defines its scripts on it: call them as a caller skipping the store's checks would.
+        const store = new RedisStore({ client: raw, keyPrefix: prefix });
+        const scripts = raw as unknown as {
+            ackJob(...args: string[]): Promise<number>;
+            failJob(...args: string[]): Promise<number>;
+        };
+        try {
+            await store.enqueue(['bob@example.test']);
+            const [job] = await store.claim(10, 60_000);
+            const { pending, leased, leases, attempts, failed } = store.keys;
+            for (const bad of ['NaN', 'nan', 'inf', '-inf', 'Infinity', 'soon', '']) {
+                await expect(scripts.ackJob(leased, leases, attempts, failed, pending, job!.name, job!.lease, bad)).to.reject(/finite/);
+                await expect(scripts.failJob(pending, leased, leases, job!.name, job!.lease, bad)).to.reject(/finite/);
+            }
+
+            // Still leased: not half-finished (lease gone, name not queued again).
+            expect(await raw.hget(leases, 'bob@example.test')).to.equal(job!.lease);
+            expect(await store.queueDepth()).to.equal(1);
+            await store.fail(job!, Date.now());
+            const [retry] = await store.claim(10, 60_000);
+            expect(retry!.name).to.equal('bob@example.test');
+            expect(retry!.attempts).to.equal(2);
+            expect(await scripts.ackJob(leased, leases, attempts, failed, pending, retry!.name, retry!.lease, String(Date.now() + 60_000))).to.equal(1);
+            expect((await store.earliestDue())!).to.be.above(Date.now());
+        }
+        finally {
+            await deleteKeys(prefix);
+            await store.close();
+            await raw.quit();
+        }
+    });
+
+    it('reconnects and resends a command answered READONLY (the connection left on a demoted master), and only then', () => {
+
+        const error = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+        expect(reconnectOnReadOnly(error('READONLY You can\'t write against a read only replica.'))).to.equal(2);
+        expect(reconnectOnReadOnly(error('WRONGTYPE Operation against a key holding the wrong kind of value'))).to.be.false();
+        expect(reconnectOnReadOnly(error('ERR unknown command'))).to.be.false();
+        expect(reconnectOnReadOnly(error('NOSCRIPT No matching script. Please use EVAL.'))).to.be.false();
+        expect(reconnectOnReadOnly(error('LOADING Redis is loading the dataset in memory'))).to.be.false();
+    });
+
+    it('follows a failover behind one address (DNS name, virtual IP): writes reach the promoted replica', async () => {
+
+        const master = await startRedisServer();
+        const replica = await startRedisServer();
+        const toMaster = new Redis(master.url);
+        const toReplica = new Redis(replica.url);
+        await toReplica.replicaof('127.0.0.1', master.port);
+
+        // The address clients use: a TCP proxy to whichever server is master now.
+        let target = master.port;
+        const sockets = new Set<Net.Socket>();
+        const proxy = Net.createServer((client) => {
+
+            const server = Net.connect(target, '127.0.0.1');
+            client.pipe(server);
+            server.pipe(client);
+            client.on('error', () => server.destroy());
+            server.on('error', () => client.destroy());
+            client.on('close', () => server.destroy());
+            server.on('close', () => client.destroy());
+            sockets.add(client).add(server);
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+        const store = new RedisStore({ url: `redis://127.0.0.1:${(proxy.address() as Net.AddressInfo).port}`, keyPrefix: `iks-failover-${process.pid}`, commandTimeout: 1000 });
+        try {
+            await store.putRegistrations([makeRegistration('before@example.test')]);
+
+            // Failover: the replica is promoted, the old master becomes its replica, the address leads to the new master.
+            await toReplica.replicaof('NO', 'ONE');
+            await toMaster.replicaof('127.0.0.1', replica.port);
+            target = replica.port;
+
+            const after = makeRegistration('after@example.test');
+            const errors: string[] = [];
+            for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+                try {
+                    await store.putRegistrations([after]);
+                    break;
+                }
+                catch (error) {
+                    errors.push((error as Error).message);
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+            }
+
+            // The first write after the failover is resent to the new master, not failed.
+            expect(errors).to.equal([]);
+            expect(await toReplica.hget(store.keys.registrations(after.name), after.keyId)).to.equal(JSON.stringify(after));
+            await store.enqueue(['enqueued@example.test']);
+            expect(await toReplica.zscore(store.keys.pending, 'enqueued@example.test')).to.not.be.null();
+        }
+        finally {
+            await store.close();
+            toMaster.disconnect();
+            toReplica.disconnect();
+            for (const socket of sockets) {
+                socket.destroy();
+            }
+
+            await new Promise((resolve) => proxy.close(resolve));
+            await Promise.all([master.stop(), replica.stop()]);
         }
     });
 

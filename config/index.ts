@@ -145,6 +145,8 @@ const internals = {
         IKS_REGISTER_PASSWORD_LOCKOUT: 'register.passwordFailures.lockout'
     } as Record<string, string>,
 
+    reservedKeys: new Set(['__proto__', 'constructor', 'prototype']),
+
     // Environment variables holding comma-separated lists.
     lists: new Set(['IKS_REGISTER_METHODS']),
 
@@ -183,7 +185,8 @@ const schema = Joi.object({
     signatureValidity: internals.seconds.min(10).default(7 * 86400),
     refreshBefore: internals.seconds.default(86400),
     retention: internals.seconds.default(30 * 86400),
-    negativeValidity: internals.seconds.default(300),
+    // The bound iks-query applies (plugins/iks-query): a longer one passed here would only fail at `iks serve`, unnamed.
+    negativeValidity: internals.seconds.max(86400).default(300),
     maxCacheAge: Joi.number().integer().min(0).max(86400).default(3600),
     updater: Joi.object({
         inProcess: Joi.boolean().default(false),
@@ -265,16 +268,42 @@ function getPath(source: unknown, path: string): unknown {
     return node;
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+function setPath(target: Record<string, unknown>, path: string, value: unknown, source: string): void {
 
     const parts = path.split('.');
     let node = target;
-    for (const part of parts.slice(0, -1)) {
+    for (const [index, part] of parts.slice(0, -1).entries()) {
         node[part] ??= {};
-        node = node[part] as Record<string, unknown>;
+        const next = node[part];
+        if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+            const setting = parts.slice(0, index + 1).join('.');
+            throw new InvalidConfig(`invalid setting "${setting}": it must be an object, to hold "${path}" (from ${source}); it is ${JSON.stringify(next)?.slice(0, 40) ?? String(next)}`);
+        }
+
+        node = next as Record<string, unknown>;
     }
 
     node[parts[parts.length - 1]!] = value;
+}
+
+/**
+ * Keys that JavaScript gives a meaning (`__proto__` replaces an object's prototype on
+ * assignment, so its settings would become inherited defaults that no unknown-key check
+ * sees): refused anywhere in a configuration file.
+ */
+function refuseReservedKeys(value: unknown, file: string, path: string[] = []): void {
+
+    if (typeof value !== 'object' || value === null) {
+        return;
+    }
+
+    for (const key of Object.keys(value)) {
+        if (internals.reservedKeys.has(key)) {
+            throw new InvalidConfig(`invalid setting "${[...path, key].join('.')}" (from ${file}): "${key}" is not allowed as a key`);
+        }
+
+        refuseReservedKeys((value as Record<string, unknown>)[key], file, [...path, key]);
+    }
 }
 
 export interface LoadOptions {
@@ -294,6 +323,7 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
     const sources = new Map<string, string>();
 
     const file = options.file ?? env.IKS_CONFIG;
+    let fromFile: unknown;
     if (file) {
         let parsed: unknown;
         try {
@@ -307,6 +337,8 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
             throw new InvalidConfig(`config file ${file} must hold a JSON object`);
         }
 
+        refuseReservedKeys(parsed, file);
+        fromFile = parsed;
         Object.assign(raw, parsed);
         for (const pair of [...internals.smallerThan, ...internals.notSmallerThan]) {
             for (const path of pair) {
@@ -320,14 +352,14 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
     for (const [variable, path] of Object.entries(internals.env)) {
         const value = env[variable];
         if (value !== undefined && value !== '') {
-            setPath(raw, path, internals.lists.has(variable) ? value.split(',').map((item) => item.trim()).filter(Boolean) : value);
+            setPath(raw, path, internals.lists.has(variable) ? value.split(',').map((item) => item.trim()).filter(Boolean) : value, variable);
             sources.set(path, variable);
         }
     }
 
     for (const [path, value] of Object.entries(options.overrides ?? {})) {
         if (value !== undefined) {
-            setPath(raw, path, value);
+            setPath(raw, path, value, `option ${path}`);
             sources.set(path, `option ${path}`);
         }
     }
@@ -365,7 +397,58 @@ export function loadConfig(options: LoadOptions = {}): IksConfig {
         throw new InvalidConfig(`invalid setting "domain" (from ${sources.get('domain') ?? 'defaults'}): ${(err as Error).message}`);
     }
 
-    return { ...value, domain, dataDir: Path.resolve(value.dataDir), zone: zoneDefaults(value, domain) } as IksConfig;
+    const zone = zoneDefaults(value, domain);
+    checkZoneReachable(zone, domain, (setting) => sources.get(setting) ?? (file && getPath(fromFile, setting) !== undefined ? file : 'defaults'));
+    return { ...value, domain, dataDir: Path.resolve(value.dataDir), zone } as IksConfig;
+}
+
+/**
+ * Refuses a zone that would publish what no client can reach: an unspecified address
+ * (0.0.0.0, ::) as A/AAAA, or an in-zone SRV target or nameserver without an address
+ * (a lookup would find the service and then no host). Out-of-zone targets are the
+ * operator's to publish elsewhere.
+ */
+function checkZoneReachable(zone: ZoneConfig, domain: string, sourceOf: (setting: string) => string): void {
+
+    const unspecified = (ip: string) => /^0+(\.0+){3}$/.test(ip) || /^[0:]+$/.test(ip);
+    if (zone.publicAddress !== undefined && unspecified(zone.publicAddress)) {
+        throw new InvalidConfig(`invalid setting "zone.publicAddress" (from ${sourceOf('zone.publicAddress')}): ${zone.publicAddress} is the unspecified address, which clients cannot reach; set the address clients reach the service at`);
+    }
+
+    for (const [index, entry] of zone.addresses.entries()) {
+        const bad = [...entry.a ?? [], ...entry.aaaa ?? []].find(unspecified);
+        if (bad !== undefined) {
+            throw new InvalidConfig(`invalid setting "zone.addresses.${index}" (from ${sourceOf('zone.addresses')}): ${entry.name} at ${bad}, the unspecified address, which clients cannot reach`);
+        }
+    }
+
+    const normal = (name: string) => name.toLowerCase().replace(/\.$/, '');
+    const inZone = (name: string) => normal(name) === domain || normal(name).endsWith(`.${domain}`);
+    const addressed = new Set(zone.addresses.filter((entry) => (entry.a?.length ?? 0) + (entry.aaaa?.length ?? 0) > 0).map((entry) => normal(entry.name)));
+    const missing = (name: string) => inZone(name) && !addressed.has(normal(name));
+    for (const [index, srv] of zone.srv.entries()) {
+        if (missing(srv.target)) {
+            throw new InvalidConfig(`invalid setting "zone.srv.${index}.target" (from ${sourceOf('zone.srv')}): ${srv.target} is in ${domain} but "zone.addresses" (from ${sourceOf('zone.addresses')}) gives it no address, so clients would find the service and no host; add it to zone.addresses`);
+        }
+    }
+
+    for (const [index, nameserver] of zone.nameservers.entries()) {
+        if (missing(nameserver)) {
+            throw new InvalidConfig(`invalid setting "zone.nameservers.${index}" (from ${sourceOf('zone.nameservers')}): ${nameserver} is in ${domain} but "zone.addresses" (from ${sourceOf('zone.addresses')}) gives it no address (no glue); add it to zone.addresses`);
+        }
+    }
+}
+
+/**
+ * Refuses to publish SRV records with port 0: http.port 0 listens on any free port, which
+ * a client cannot know. For whatever signs the zone (`iks init`, `iks keys rotate ksk`).
+ */
+export function assertPublishableZone(config: Pick<IksConfig, 'zone'>): void {
+
+    const index = config.zone.srv.findIndex((srv) => srv.port === 0);
+    if (index !== -1) {
+        throw new InvalidConfig(`the zone would publish ${config.zone.srv[index]!.service} SRV with port 0: "http.port" (IKS_HTTP_PORT) is 0, which listens on any free port that clients cannot know; set http.port to the port clients reach, or give zone.srv`);
+    }
 }
 
 /** Where a domain's files live under the data dir. */

@@ -8,7 +8,7 @@
  */
 import * as Fs from 'node:fs';
 import * as Readline from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 import { SingleBar, Presets } from 'cli-progress';
 import Joi from 'joi';
@@ -18,6 +18,7 @@ import { parsePublicKey } from '../keys';
 import { parseName } from '../names';
 import { isActive, registrationOf } from '../store/registration';
 import type { Registration, Store } from '../store/types';
+import { isInvalidUtf8, strictUtf8Decoder } from './arguments';
 import { describeError, type Output } from './output';
 
 export interface ImportOptions {
@@ -122,30 +123,73 @@ async function* lines(file: string): AsyncGenerator<{ number: number; text: stri
     const tooMuch = (what: string) => new InvalidInput('IMPORT_TOO_LARGE', `${sourceName(file)} ${what}; nothing imported: split it into smaller files (each is imported all or nothing)`);
     // "-" is standard input, whatever it is: /dev/stdin cannot be opened when it is a socket (ENXIO).
     const input: Readable = file === '-' ? process.stdin : Fs.createReadStream(file);
-    let size = 0;
-    input.on('data', (chunk: Buffer | string) => {
-
-        size += chunk.length;
-        if (size > internals.maxInput) {
-            // readline passes the stream's error on to the loop below.
-            input.destroy(tooMuch(`is larger than ${internals.maxInput / 1024 / 1024} MiB`));
-        }
-    });
-
+    const text = Readable.from(decodedText(input, file, tooMuch));
+    const lineReader = Readline.createInterface({ input: text, crlfDelay: Infinity });
     let number = 0;
     let nonBlank = 0;
-    for await (const text of Readline.createInterface({ input, crlfDelay: Infinity })) {
-        number++;
-        if (text.trim() === '') {
-            continue;
+    try {
+        for await (const line of lineReader) {
+            number++;
+            if (line.trim() === '') {
+                continue;
+            }
+
+            if (++nonBlank > internals.maxLines) {
+                throw tooMuch(`has more than ${internals.maxLines} lines`);
+            }
+
+            yield { number, text: line };
+        }
+    }
+    finally {
+        // Stopped early (too many lines, or the caller stopped): the reads still pending fail with
+        // "premature close", which nobody waits for any more.
+        text.on('error', () => {});
+        lineReader.close();
+        text.destroy();
+        input.destroy();
+    }
+}
+
+/**
+ * The text of `input`, decoded as strict UTF-8: invalid bytes are refused rather than read as
+ * U+FFFD (which would make different names one). One leading byte order mark is dropped.
+ */
+async function* decodedText(input: Readable, file: string, tooMuch: (what: string) => Error): AsyncGenerator<string> {
+
+    const decoder = strictUtf8Decoder();
+    const decode = (chunk: Buffer | undefined, offset: number) => {
+
+        try {
+            return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+        }
+        catch (error) {
+            if (isInvalidUtf8(error)) {
+                throw new InvalidInput('INVALID_ENCODING', `${sourceName(file)} is not valid UTF-8 (at or after byte ${offset}); nothing imported: convert it to UTF-8 (e.g. iconv -t UTF-8)`);
+            }
+
+            throw error;
+        }
+    };
+
+    let size = 0;
+    for await (const chunk of input as AsyncIterable<Buffer | string>) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+        const offset = size;
+        size += bytes.length;
+        if (size > internals.maxInput) {
+            throw tooMuch(`is larger than ${internals.maxInput / 1024 / 1024} MiB`);
         }
 
-        if (++nonBlank > internals.maxLines) {
-            input.destroy();
-            throw tooMuch(`has more than ${internals.maxLines} lines`);
+        const text = decode(bytes, offset);
+        if (text) {
+            yield text;
         }
+    }
 
-        yield { number, text };
+    const rest = decode(undefined, size);
+    if (rest) {
+        yield rest;
     }
 }
 

@@ -10,7 +10,7 @@
  */
 import { Option, type Command } from 'commander';
 
-import { domainDir, type IksConfig } from '../../config';
+import { assertPublishableZone, domainDir, type IksConfig } from '../../config';
 import { claimedSigner } from '../client';
 import { dsRecord } from '../dnssec';
 import { RolloverRefused } from '../errors';
@@ -45,22 +45,36 @@ function publicationLines(config: IksConfig): string[] {
     ];
 }
 
-/** `iks init`: creates the missing keys, signs the zone, prints what to publish. */
+/**
+ * `iks init`: creates the missing keys, signs the zone, prints what to publish. A key whose
+ * public file exists without its private one is held by another host (the gateway holds
+ * only rsk and enc): it is reported, never replaced; without the zone key the zone is
+ * signed where that key is.
+ */
 export function initDomain(config: IksConfig): string[] {
 
-    const { created } = ensureDomainKeys(config.dataDir, config.domain);
+    assertPublishableZone(config);
+    const { created, publicOnly } = ensureDomainKeys(config.dataDir, config.domain);
     const active = publishedKsks(config.dataDir, config.domain)[0]!;
-    return [
-        created.length > 0 ? `created: ${created.join(', ')}` : 'all keys already exist; nothing changed',
+    const lines = [
+        created.length > 0 ? `created: ${created.join(', ')}` : publicOnly.length > 0 ? 'no key created' : 'all keys already exist; nothing changed',
+        ...publicOnly.map((role) => `${role}: public only (held elsewhere); not replaced — to replace it, move both its private and public files aside where it is held, then run \`iks init\` there`),
         `keys: ${domainDir(config)} (private/ 0600, public/ may be published)`,
-        `KSK name: ${active.keyName}`,
-        ...publicationLines(config)
+        `KSK name: ${active.keyName}`
     ];
+
+    if (publicOnly.includes('zsk')) {
+        lines.push(`zone not signed here: the zone key is held elsewhere; run \`iks init\` (or \`iks zone sign\`) where private/zsk.pem is for the records and DS to publish`);
+        return lines;
+    }
+
+    return [...lines, ...publicationLines(config)];
 }
 
 /** Step 1: a new KSK whose commitment is published next to the active one. */
 export function startKskRollover(config: IksConfig, options: { overlap: number; now?: number }): string[] {
 
+    assertPublishableZone(config);
     const now = options.now ?? Date.now();
     let incoming;
     try {
@@ -88,15 +102,30 @@ export function startKskRollover(config: IksConfig, options: { overlap: number; 
 /** Step 2: the new KSK signs; every name and the domain documents are re-signed now. */
 export async function activateKsk(config: IksConfig, store: Store, options: { overlap: number; now?: number }): Promise<string[]> {
 
+    assertPublishableZone(config);
     const now = options.now ?? Date.now();
-    const { active, retired } = activateIncomingKsk(config.dataDir, config.domain, { overlap: options.overlap * 1000, now });
+    // The store first: switching the KSK and then failing to queue the re-signing would leave
+    // every name signed by the retired KSK.
+    await store.ping();
+    const phase = rolloverPhase(config.dataDir, config.domain).phase;
+    let first: string;
+    if (phase === 'active') {
+        // An earlier --activate switched the KSK but may have stopped before re-queueing: completing it is idempotent.
+        const [active, retired] = publishedKsks(config.dataDir, config.domain);
+        first = `KSK ${active!.keyName} was already active (${retired!.keyName} retired): completing the earlier activation by re-signing every name`;
+    }
+    else {
+        const { active, retired } = activateIncomingKsk(config.dataDir, config.domain, { overlap: options.overlap * 1000, now });
+        first = `KSK ${active.keyName} is active; ${retired.keyName} is retired (public half still published, private key deleted)`;
+    }
+
     ensureSignedZone(config);
     const queued = await queueEveryName(store, config.domain);
     const totals = await createUpdater(config, store).drain();
     return [
-        `KSK ${active.keyName} is active; ${retired.keyName} is retired (public half still published, private key deleted)`,
+        first,
         `re-signed ${totals.processed} of ${queued} name(s)${totals.failed > 0 ? `, ${totals.failed} failed (the updater retries them)` : ''}`,
-        'a running `iks updater` that sees the new public/ksk.pem stops by itself (KSK_RETIRED, exit 2) for its supervisor to restart it; restart any other signer (an updater on another host, a gateway signing ondemand/online) so it loads the new KSK',
+        'running signers that see the new public/ksk.pem load the new KSK from private/ksk.pem; one that still sees the old key there (a single-file mount) signs nothing more (KSK_RETIRED; `iks updater` exits 2 for its supervisor to restart it): give it the new key or restart it, and restart any updater on another host',
         `next: \`iks keys rotate ksk --finish\` after ${new Date(now + options.overlap * 1000).toISOString()}`
     ];
 }
@@ -127,6 +156,7 @@ async function namesSignedBy(store: Store, domain: string, keyName: string): Pro
 /** Step 3: withdraws the old commitment, once nothing stored is signed by the old KSK. */
 export async function finishKskRollover(config: IksConfig, store: Store, options: { overlap: number; now?: number }): Promise<string[]> {
 
+    assertPublishableZone(config);
     const retired = publishedKsks(config.dataDir, config.domain).find((ksk) => ksk.state === 'retired');
     if (retired) {
         const stale = await namesSignedBy(store, config.domain, retired.keyName);

@@ -25,7 +25,7 @@ import { parsePublicKey } from '../keys';
 import { canonicalName, parseName } from '../names';
 import { checkPassword, hashPassword } from '../registration/password';
 import { PASSWORD_FAILURE_KINDS } from '../registration/authority';
-import { timeoutMs } from './arguments';
+import { commandLineName, decodeUtf8, timeoutMs } from './arguments';
 import { withStore } from './store';
 import { defaultDnsServer, readAnchors } from './lookup';
 import { describeError, type Output } from './output';
@@ -47,7 +47,8 @@ export interface RegistrationCommandContext {
     readonly result: { code: number };
     readonly config: () => IksConfig;
     /** Reads all of standard input (tests substitute it). */
-    readonly readStdin?: () => string;
+    /** Standard input, as bytes (decoded as strict UTF-8) or already text. */
+    readonly readStdin?: () => Uint8Array | string;
 }
 
 const internals = {
@@ -191,7 +192,7 @@ function withAuthOptions(command: Command): Command {
         .option('--password-stdin', 'authenticate with the password read from standard input')
         .option('--auth-key <file>', 'authenticate by signing with this private key (registered with usage iks-auth)')
         .option('--assertion <file>', 'authenticate with a third-party assertion (XML)')
-        .option('--user <name>', 'who authenticates (default: NAME itself)')
+        .option('--user <name>', 'who authenticates (default: NAME itself)', commandLineName)
         .option('--url <url>', 'gateway base URL, skipping SRV discovery (the KSK is still checked against its DNSSEC commitment)')
         .option('--dns-server <address>', 'DNS server to ask, IP[:PORT] (default: the configured DNS listener)')
         .option('--trust-anchor <file>', 'trust anchors of the domain, delv format (default: <data-dir>/<domain>/public trust anchor)')
@@ -203,7 +204,8 @@ function withAuthOptions(command: Command): Command {
 export function addRegistrationCommands(program: Command, context: RegistrationCommandContext): void {
 
     const { io, result } = context;
-    const readStdin = context.readStdin ?? (() => Fs.readFileSync(0, 'utf8'));
+    // Bytes, decoded strictly: a lenient decode turns different invalid passwords into the same U+FFFD text.
+    const readStdin = context.readStdin ?? (() => Fs.readFileSync(0));
     // A password typed at a terminal would be echoed (and read only up to Ctrl-D): refused before reading.
     const readPassword = (example: string) => () => {
 
@@ -211,7 +213,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
             throw new InvalidInput('INVALID_OPTIONS', `standard input is a terminal; pipe the password on stdin (e.g. \`iks ${example} < password-file\`)`);
         }
 
-        return passwordFrom(readStdin());
+        return passwordFrom(decodeUtf8(readStdin(), 'the password on standard input'));
     };
 
     const run = async (what: string, name: string, options: AuthOptions, send: (client: RegistrationClient, credentials: Credentials) => Promise<RegistrationReceipt>, describe: (receipt: RegistrationReceipt) => string[]) => {
@@ -252,9 +254,9 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
 
     withAuthOptions(program.command('register')
         .description('register a public key for a name (paper §5.2); succeeds only on a verified RSK-signed acceptance')
-        .argument('<name>', 'entity@domain')
+        .argument('<name>', 'entity@domain', commandLineName)
         .requiredOption('--key <file>', 'the public key: PEM (PUBLIC KEY, RSA PUBLIC KEY, CERTIFICATE) or an OpenSSH .pub line')
-        .option('--usage <usage...>', 'permitted uses, e.g. sign encrypt iks-auth (default: any)')
+        .option('--usage <usage...>', 'permitted uses, e.g. sign encrypt iks-auth (default: any, which lookups take for every use but the iks-* ones)')
         .option('--expires <date>', 'expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)'))
         .action(async (name: string, options: AuthOptions & { key: string; usage?: string[]; expires?: string }) => {
 
@@ -277,7 +279,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
 
     withAuthOptions(program.command('revoke')
         .description('revoke a key of a name (paper §5.3); its key document becomes a signed revocation')
-        .argument('<name>', 'entity@domain')
+        .argument('<name>', 'entity@domain', commandLineName)
         .argument('<keyId>', 'the key id (16 hex digits, as `iks lookup` shows)')
         .option('--reason <reason>', 'why, e.g. keyCompromise, superseded'))
         .action(async (name: string, keyId: string, options: AuthOptions & { reason?: string }) => {
@@ -288,7 +290,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
 
     withAuthOptions(program.command('keys')
         .description('list every key registered for a name, with its state (authenticated)')
-        .argument('<name>', 'entity@domain'))
+        .argument('<name>', 'entity@domain', commandLineName))
         .action(async (name: string, options: AuthOptions) => {
 
             await run('keys', name, options, (client, credentials) => client.listMyKeys(name, credentials), ({ answer }) => [
@@ -301,7 +303,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
 
     user.command('add')
         .description('create a user of the configured domain, or with --replace set a new password and lift its lockout; the password (at least 12 characters) is read from standard input')
-        .argument('<name>', 'entity@domain')
+        .argument('<name>', 'entity@domain', commandLineName)
         .option('--replace', 'replace the password of an existing user (and enable it)')
         .action(async (input: string, options: { replace?: boolean }) => {
 
@@ -337,7 +339,7 @@ export function addRegistrationCommands(program: Command, context: RegistrationC
     for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
         user.command(verb)
             .description(disabled ? 'refuse password authentication for a user (registered keys stay)' : 'allow password authentication again')
-            .argument('<name>', 'entity@domain')
+            .argument('<name>', 'entity@domain', commandLineName)
             .action(async (input: string) => {
 
                 const config = context.config();

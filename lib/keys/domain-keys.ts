@@ -38,14 +38,19 @@ export function domainKeyPaths(dataDir: string, domain: string, role: DomainKeyR
 
 
 /**
- * Creates whichever of the domain's key pairs (ksk, rsk, enc, zsk) are missing.
+ * Creates whichever of the domain's key pairs (ksk, rsk, enc, zsk) are missing: a role is
+ * generated only when neither its private nor its public file exists.
  * Security: private files are written 0600 in a 0700 directory, through a temporary
  * file hard-linked into place, so a key file is never seen half-written and an existing
- * private key is never overwritten, even by a concurrent run. A missing public file is
- * re-derived from its private key. `algorithm` applies to ksk, rsk and zsk; the enc key
- * is always RSA 3072.
+ * key file (private or public) is never overwritten, even by a concurrent run. A missing
+ * public file is derived from its private key. A public file without its private key is a
+ * key this host does not hold (a gateway holds only rsk and enc, the updater only ksk and
+ * zsk): it is left alone and reported in `publicOnly`, never replaced by a new key, which
+ * would silently replace a published KSK commitment or DNSKEY/DS. A private and a public
+ * file that are not one pair (a partial restore) are refused. `algorithm` applies to ksk,
+ * rsk and zsk; the enc key is always RSA 3072.
  */
-export function ensureDomainKeys(dataDir: string, domain: string, options: { algorithm?: SignatureAlgorithm } = {}): { created: DomainKeyRole[] } {
+export function ensureDomainKeys(dataDir: string, domain: string, options: { algorithm?: SignatureAlgorithm } = {}): { created: DomainKeyRole[]; publicOnly: DomainKeyRole[] } {
 
     const dir = domainDir(dataDir, domain);
     makeDirectory(dir, internals.publicDirMode);
@@ -53,26 +58,40 @@ export function ensureDomainKeys(dataDir: string, domain: string, options: { alg
     makeDirectory(Path.join(dir, 'public'), internals.publicDirMode);
 
     const created: DomainKeyRole[] = [];
+    const publicOnly: DomainKeyRole[] = [];
     for (const role of domainKeyRoles) {
         const { privatePath, publicPath } = domainKeyPaths(dataDir, domain, role);
         if (!Fs.existsSync(privatePath)) {
+            // (A directory in its place is no key: creating the pair below fails on it, and says so.)
+            if (Fs.existsSync(publicPath) && !Fs.statSync(publicPath).isDirectory()) {
+                publicOnly.push(role);
+                continue;
+            }
+
             const pair = generateSigningKeyPem(role, options.algorithm);
-            if (writeExclusive(privatePath, pair.privatePem, internals.privateFileMode)) {
-                writeReplacing(publicPath, pair.publicPem, internals.publicFileMode);
+            if (writeExclusive(privatePath, pair.privatePem, internals.privateFileMode) &&
+                writeExclusive(publicPath, pair.publicPem, internals.publicFileMode)) {
+
                 created.push(role);
                 continue;
             }
 
-            // Another process created this key first: keep its key and derive the public half below.
+            // Another process created this key (or its public half) first: keep what it wrote and check the pair below.
         }
 
-        if (!Fs.existsSync(publicPath)) {
-            const key = loadSigningKey(privatePath, role);
-            writeReplacing(publicPath, key.publicKey.export({ type: 'spki', format: 'pem' }) as string, internals.publicFileMode);
+        const key = loadSigningKey(privatePath, role);
+        if (writeExclusive(publicPath, key.publicKey.export({ type: 'spki', format: 'pem' }) as string, internals.publicFileMode)) {
+            continue;
+        }
+
+        const published = loadPublicKeyFile(publicPath, role);
+        if (published.keyName !== key.keyName) {
+            throw new InvalidKey(`the ${role} key files do not match: ${privatePath} holds ${key.keyName} but ${publicPath} holds ${published.keyName} (a partial restore?); ` +
+                `restore both halves of the same key${role === 'ksk' ? ' (or complete an interrupted rollover with `iks keys rotate ksk --activate`)' : ''}, or move both aside to create a new ${role}`);
         }
     }
 
-    return { created };
+    return { created, publicOnly };
 }
 
 

@@ -143,6 +143,8 @@ export function createIncomingKsk(dataDir: string, domain: string, options: { no
             'the previous rollover is not finished; withdraw the old KSK with `iks keys rotate ksk --finish`');
     }
 
+    // The active KSK first: on a data directory without keys this says to run `iks init`.
+    publishedKsks(dataDir, domain);
     const where = paths(dataDir, domain);
     const pair = generateSigningKeyPem('ksk', options.algorithm);
     if (!writeExclusive(where.privateOf('incoming'), pair.privatePem, internals.privateMode)) {

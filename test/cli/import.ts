@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import * as Fs from 'node:fs';
 
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
@@ -290,6 +291,25 @@ describe('iks import', () => {
             { line: 5, reason: 'line is longer than 65536 bytes' },
             { line: 6, reason: 'not a JSON object' }
         ]);
+    });
+
+    it('refuses input that is not UTF-8 (two different names would read as one), accepts one byte order mark', async () => {
+
+        // Lenient decoding makes both lines "\uFFFD@example.test": one name, two keys.
+        const line = (bytes: number[]) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from(bytes), Buffer.from(`@example.test","key":${JSON.stringify(pem())}}\n`)]);
+        const file = tempFile('latin1.jsonl', '');
+        Fs.writeFileSync(file, Buffer.concat([line([0xe9]), line([0xe8])]));
+        await expect(importFile(file, domain.store, { domain: 'example.test', skipInvalid: true })).to.reject(InvalidInput, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid UTF-8 .*nothing imported`));
+        expect(await domain.store.getRegistrations('\uFFFD@example.test')).to.equal([]);
+
+        const env = { ...process.env, IKS_FROM_SOURCE: '1', IKS_DATA_DIR: domain.dataDir, IKS_DOMAIN: 'example.test', IKS_REDIS_URL: '', IKS_LOG_LEVEL: 'warn' };
+        const piped = spawnSync(process.execPath, [iksBin, 'import', '-'], { env, input: Fs.readFileSync(file), encoding: 'utf8', timeout: 120_000 });
+        expect(piped.status).to.equal(2);
+        expect(piped.stderr).to.contain('INVALID_ENCODING: standard input is not valid UTF-8');
+
+        const bom = tempFile('bom.jsonl', `\uFEFF${JSON.stringify({ name: 'José@example.test', key: pem() })}\n`);
+        expect(await importFile(bom, domain.store, { domain: 'example.test' })).to.equal({ imported: 1, revoked: 0, duplicates: 0, invalid: [] });
+        expect(await domain.store.getRegistrations('José@example.test')).to.have.length(1);
     });
 
     it('refuses an input too large to hold, writing nothing', async () => {

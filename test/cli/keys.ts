@@ -6,19 +6,19 @@ import { expect } from '@hapi/code';
 import type Hapi from '@hapi/hapi';
 
 import { main } from '../../lib/cli';
-import { startKskRollover } from '../../lib/cli/keys';
+import { activateKsk, finishKskRollover, initDomain, startKskRollover } from '../../lib/cli/keys';
 import type { Output } from '../../lib/cli/output';
-import { DnsDiscovery, IksClient } from '../../lib/client';
+import { claimedSigner, DnsDiscovery, IksClient } from '../../lib/client';
 import { RrType } from '../../lib/dns/types';
 import { parseTrustAnchors } from '../../lib/dnssec';
 import { createGateway } from '../../lib/gateway';
-import { RolloverRefused } from '../../lib/errors';
+import { InvalidKey, RolloverRefused, StoreUnavailable } from '../../lib/errors';
 import { activateIncomingKsk, createIncomingKsk, loadDomainSigningKey, publishedKsks, rolloverPhase } from '../../lib/keys';
 import type { DnsAuthorityApi } from '../../plugins/dns-authority';
 import { createUpdater } from '../../workers/updater';
 import { NameSigner, publishedDomainKeys, signingPolicy } from '../../workers/updater/signer';
 import { zonePaths } from '../../workers/updater/zone';
-import { makeDomain, makeRegistration, type TestDomain } from '../helpers/domain';
+import { makeDomain, makeRegistration, overrideStore, type TestDomain } from '../helpers/domain';
 import { eventually } from '../helpers/eventually';
 import { freePort } from '../helpers/process';
 
@@ -210,6 +210,69 @@ describe('iks init and iks keys rotate ksk', () => {
             // Run once more, the zone is current: refused as before, the wait left as it is.
             expect(() => startKskRollover(fresh.config, { overlap: 60, now: now + 2000 })).to.throw(RolloverRefused, 'a new KSK is already published; activate it with `iks keys rotate ksk --activate`');
             expect(rolloverPhase(fresh.dataDir, fresh.domain).state.publishedAt).to.equal(now);
+        }
+        finally {
+            await fresh.cleanup();
+        }
+    });
+
+    it('init on a gateway host (private rsk and enc only) keeps the published KSK and zone key and says they are held elsewhere', async () => {
+
+        const fresh = await makeDomain({ env: { IKS_DNS_ENABLED: 'false' } });
+        try {
+            const dir = Path.join(fresh.dataDir, fresh.domain);
+            const read = (file: string) => Fs.readFileSync(Path.join(dir, file), 'utf8');
+            const published = ['public/ksk.pem', 'public/zsk.pem', 'public/ds.txt', 'public/zone.signed'].map(read);
+            Fs.rmSync(Path.join(dir, 'private', 'ksk.pem'));
+            Fs.rmSync(Path.join(dir, 'private', 'zsk.pem'));
+
+            const lines = initDomain(fresh.config).join('\n');
+            expect(lines).to.contain('ksk: public only (held elsewhere)');
+            expect(lines).to.contain('zsk: public only (held elsewhere)');
+            expect(lines).to.contain('zone not signed here');
+            expect(lines).to.not.contain('all keys already exist');
+            expect(['public/ksk.pem', 'public/zsk.pem', 'public/ds.txt', 'public/zone.signed'].map(read)).to.equal(published);
+            expect(Fs.readdirSync(Path.join(dir, 'private')).sort()).to.equal(['enc.pem', 'rsk.pem']);
+
+            // A partial restore: private and public halves of different keys are refused in plain words.
+            const other = await makeDomain({ env: { IKS_DNS_ENABLED: 'false' } });
+            Fs.copyFileSync(Path.join(other.dataDir, other.domain, 'public', 'rsk.pem'), Path.join(dir, 'public', 'rsk.pem'));
+            await other.cleanup();
+            expect(() => initDomain(fresh.config)).to.throw(InvalidKey, /the rsk key files do not match/);
+        }
+        finally {
+            await fresh.cleanup();
+        }
+    });
+
+    it('--activate checks the store before switching the KSK, and completes an activation that stopped before re-signing', async () => {
+
+        const fresh = await makeDomain({ env: { IKS_DNS_ENABLED: 'false' } });
+        try {
+            await fresh.store.putRegistrations([makeRegistration('carol@example.test')]);
+            await fresh.store.enqueue([fresh.domain, 'carol@example.test']);
+            await createUpdater(fresh.config, fresh.store).drain();
+            const oldKsk = publishedKsks(fresh.dataDir, fresh.domain)[0]!.keyName;
+            const incoming = createIncomingKsk(fresh.dataDir, fresh.domain, { now: Date.now() - 3_600_000 });
+
+            // The store is down: nothing changes, the rollover stays where it was.
+            const down = overrideStore(fresh.store, { ping: () => Promise.reject(new StoreUnavailable('connection refused')) });
+            await expect(activateKsk(fresh.config, down, { overlap: 0 })).to.reject(StoreUnavailable);
+            expect(rolloverPhase(fresh.dataDir, fresh.domain).phase).to.equal('published');
+            expect(publishedKsks(fresh.dataDir, fresh.domain)[0]!.keyName).to.equal(oldKsk);
+
+            // An activation that switched the KSK and then could not queue the re-signing (the store failed after the check).
+            activateIncomingKsk(fresh.dataDir, fresh.domain, { overlap: 0 });
+            const signer = async () => claimedSigner((await fresh.store.getDocument('carol@example.test', 'list'))!.body);
+            expect(await signer()).to.equal(oldKsk);
+
+            const completed = await activateKsk(fresh.config, fresh.store, { overlap: 0 });
+            expect(completed[0]).to.equal(`KSK ${incoming.keyName} was already active (${oldKsk} retired): completing the earlier activation by re-signing every name`);
+            expect(completed[1]).to.match(/^re-signed \d+ of \d+ name\(s\)$/);
+            expect(await signer()).to.equal(incoming.keyName);
+            expect(rolloverPhase(fresh.dataDir, fresh.domain).phase).to.equal('active');
+            // Nothing is signed by the retired KSK any more: finishing works.
+            expect((await finishKskRollover(fresh.config, fresh.store, { overlap: 0 }))[0]).to.equal(`KSK ${oldKsk} withdrawn: its commitment is gone from the signed zone`);
         }
         finally {
             await fresh.cleanup();

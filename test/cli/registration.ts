@@ -11,6 +11,8 @@ import { expect } from '@hapi/code';
 
 import { loadDomainPublicKey } from '../../lib/keys';
 import { nameToUrlForm } from '../../lib/names';
+import { verifyPassword } from '../../lib/registration/password';
+import { EmbeddedStore } from '../../lib/store';
 import type { KeyDocument } from '../../lib/xml/types';
 import { verifyDocument } from '../../lib/xmldsig';
 import { runTool, tempFile } from '../helpers/domain';
@@ -255,5 +257,65 @@ describe('registration with the CLI against a running quickstart', () => {
         const keys = runIks(['keys', 'frank@example.test', '--password-stdin'], env, 'franks-second-password\n');
         expect(keys.status, keys.stderr).to.equal(0);
         expect(keys.stdout).to.contain('frank@example.test: 0 key(s)');
+    });
+});
+
+
+describe('what the CLI reads as text', () => {
+
+    let dataDir: string;
+    let env: NodeJS.ProcessEnv;
+
+    before(() => {
+
+        dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-cli-utf8-'));
+        env = { IKS_FROM_SOURCE: '1', IKS_DATA_DIR: dataDir, IKS_DOMAIN: 'example.test', IKS_REDIS_URL: '', IKS_LOG_LEVEL: 'warn' };
+    });
+
+    after(() => {
+
+        Fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    /** `iks …` with raw bytes on standard input. */
+    const iksWithBytes = (args: readonly string[], input: Buffer) => spawnSync(process.execPath, [iksBin, ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 120_000 });
+
+    const storedUser = async (name: string) => {
+
+        const store = new EmbeddedStore({ path: Path.join(dataDir, 'store.sqlite') });
+        try {
+            return await store.getUser(name);
+        }
+        finally {
+            await store.close();
+        }
+    };
+
+    it('refuses a password on standard input that is not UTF-8 (different bytes never hash the same), and drops one byte order mark', { timeout: 180_000 }, async () => {
+
+        // Read leniently, both would be "a-long-password-\uFFFD".
+        for (const bad of [0xff, 0xfe]) {
+            const refused = iksWithBytes(['user', 'add', 'utf@example.test'], Buffer.concat([Buffer.from('a-long-password-'), Buffer.from([bad]), Buffer.from('\n')]));
+            expect(refused.status).to.equal(2);
+            expect(refused.stderr).to.contain('INVALID_ENCODING: the password on standard input is not valid UTF-8');
+        }
+
+        expect(await storedUser('utf@example.test')).to.be.null();
+
+        const created = iksWithBytes(['user', 'add', 'utf@example.test'], Buffer.from('\uFEFFa-long-password-é\n', 'utf8'));
+        expect(created.status, created.stderr).to.equal(0);
+        const user = await storedUser('utf@example.test');
+        expect(await verifyPassword('a-long-password-é', user!.passwordHash)).to.be.true();
+    });
+
+    it('refuses a name from the command line that holds U+FFFD (what Node makes of bytes that are not UTF-8)', { timeout: 180_000 }, async () => {
+
+        for (const args of [['user', 'add', 'a\uFFFDb@example.test'], ['user', 'disable', 'a\uFFFDb@example.test'], ['keys', 'a\uFFFDb@example.test', '--password-stdin'], ['keys', 'a@example.test', '--user', '\uFFFD@example.test', '--password-stdin']]) {
+            const refused = iksWithBytes(args, Buffer.from('a-long-password-1\n'));
+            expect(refused.status, args.join(' ')).to.equal(2);
+            expect(refused.stderr).to.contain('holds U+FFFD');
+        }
+
+        expect(await storedUser('a\uFFFDb@example.test')).to.be.null();
     });
 });

@@ -5,7 +5,7 @@ import * as Path from 'node:path';
 import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 
-import { domainDir, loadConfig } from '../../config';
+import { assertPublishableZone, domainDir, loadConfig } from '../../config';
 import { InvalidConfig } from '../../lib/errors';
 
 export const lab = Lab.script();
@@ -150,5 +150,62 @@ describe('config', () => {
         Fs.writeFileSync(file, JSON.stringify({ unknownSetting: 1 }));
         expect(() => loadConfig({ env: {}, file })).to.throw(InvalidConfig, /"unknownSetting" \(from .*iks\.json\): .*not allowed/);
         Fs.rmSync(dir, { recursive: true });
+    });
+
+    it('bounds negativeValidity as the iks-query plugin does, naming the variable', () => {
+
+        expect(loadConfig({ env: { IKS_NEGATIVE_VALIDITY: '86400' } }).negativeValidity).to.equal(86400);
+        expect(() => loadConfig({ env: { IKS_NEGATIVE_VALIDITY: '86401' } })).to.throw(InvalidConfig, /"negativeValidity" \(from IKS_NEGATIVE_VALIDITY\): .*less than or equal to 86400/);
+    });
+
+    describe('config files', () => {
+
+        const withFile = (content: unknown, env: NodeJS.ProcessEnv = {}) => {
+
+            const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-config-'));
+            const file = Path.join(dir, 'iks.json');
+            Fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+            try {
+                return loadConfig({ env, file });
+            }
+            finally {
+                Fs.rmSync(dir, { recursive: true });
+            }
+        };
+
+        it('refuses a variable under a setting the file gives as a non-object, naming both', () => {
+
+            expect(() => withFile({ http: 'x' }, { IKS_HTTP_PORT: '8081' })).to.throw(InvalidConfig, /invalid setting "http": it must be an object, to hold "http.port" \(from IKS_HTTP_PORT\)/);
+            expect(() => withFile({ register: { passwordFailures: 5 } }, { IKS_REGISTER_PASSWORD_LOCKOUT: '60' })).to.throw(InvalidConfig, /"register.passwordFailures": it must be an object/);
+        });
+
+        it('refuses __proto__, constructor and prototype keys (no setting arrives as an inherited default)', () => {
+
+            expect(() => withFile('{"__proto__":{"domain":"evil.test"}}')).to.throw(InvalidConfig, /invalid setting "__proto__" \(from .*iks\.json\): "__proto__" is not allowed/);
+            expect(() => withFile('{"http":{"__proto__":{"port":1}}}')).to.throw(InvalidConfig, /"http.__proto__"/);
+            expect(() => withFile({ constructor: { prototype: {} } })).to.throw(InvalidConfig, /"constructor"/);
+            expect(() => withFile({ zone: { prototype: 1 } })).to.throw(InvalidConfig, /"zone.prototype"/);
+            expect(loadConfig({ env: {} }).domain).to.equal('example.test');
+        });
+    });
+
+    it('refuses a zone that publishes what clients cannot reach, naming the setting', () => {
+
+        expect(() => loadConfig({ env: { IKS_ZONE_PUBLIC_ADDRESS: '0.0.0.0' } })).to.throw(InvalidConfig, /"zone.publicAddress" \(from IKS_ZONE_PUBLIC_ADDRESS\): 0.0.0.0 is the unspecified address/);
+        expect(() => loadConfig({ env: { IKS_ZONE_PUBLIC_ADDRESS: '::' } })).to.throw(InvalidConfig, /"zone.publicAddress"/);
+        expect(() => loadConfig({ env: {}, overrides: { zone: { addresses: [{ name: 'iks.example.test', a: ['0.0.0.0'] }, { name: 'ns1.example.test', a: ['192.0.2.1'] }] } } })).to.throw(InvalidConfig, /"zone.addresses.0" .*unspecified address/);
+        expect(() => loadConfig({ env: {}, overrides: { zone: { srv: [{ service: '_ikqs._tcp', port: 443, target: 'www.example.test' }] } } })).to.throw(InvalidConfig, /"zone.srv.0.target" .*www.example.test is in example.test but "zone.addresses" .*gives it no address/);
+        expect(() => loadConfig({ env: {}, overrides: { zone: { nameservers: ['ns2.example.test'] } } })).to.throw(InvalidConfig, /"zone.nameservers.0" .*ns2.example.test .*no address/);
+        // Out-of-zone targets and nameservers are published elsewhere.
+        const outside = loadConfig({ env: {}, overrides: { zone: { nameservers: ['ns.provider.test'], srv: [{ service: '_ikqs._tcp', port: 443, target: 'iks.provider.test' }] } } });
+        expect(outside.zone.nameservers).to.equal(['ns.provider.test']);
+    });
+
+    it('accepts http.port 0 (listening on a free port) but refuses to publish it in SRV', () => {
+
+        const config = loadConfig({ env: { IKS_HTTP_PORT: '0' } });
+        expect(config.http.port).to.equal(0);
+        expect(() => assertPublishableZone(config)).to.throw(InvalidConfig, /_ikqs._tcp SRV with port 0: "http.port" \(IKS_HTTP_PORT\) is 0/);
+        expect(() => assertPublishableZone(loadConfig({ env: {} }))).to.not.throw();
     });
 });

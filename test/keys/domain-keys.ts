@@ -125,15 +125,15 @@ describe('domain keys', () => {
             }
         });
 
-        it('is idempotent: a second run creates nothing, changes nothing and reads no private key', () => {
+        it('is idempotent: a second run creates nothing and changes nothing (it reads each private key only to check its pair)', () => {
 
             const dataDir = freshDir();
             ensureDomainKeys(dataDir, domain);
             const first = snapshot(dataDir);
             const loads = loadedKeyFiles().length;
-            expect(ensureDomainKeys(dataDir, domain)).to.equal({ created: [] });
+            expect(ensureDomainKeys(dataDir, domain)).to.equal({ created: [], publicOnly: [] });
             expect(snapshot(dataDir)).to.equal(first);
-            expect(loadedKeyFiles().length).to.equal(loads);
+            expect(loadedKeyFiles().slice(loads).map((loaded) => loaded.role)).to.equal(['ksk', 'rsk', 'enc', 'zsk']);
         });
 
         it('re-derives a missing public file from the existing private key', () => {
@@ -143,26 +143,70 @@ describe('domain keys', () => {
             const first = snapshot(dataDir);
             const { privatePath, publicPath } = domainKeyPaths(dataDir, domain, 'rsk');
             Fs.rmSync(publicPath);
+            const loads = loadedKeyFiles().length;
 
             expect(ensureDomainKeys(dataDir, domain).created).to.equal([]);
             expect(snapshot(dataDir)).to.equal(first);
             expect(mode(publicPath)).to.equal(0o644);
-            expect(loadedKeyFiles().at(-1)).to.equal({ role: 'rsk', path: privatePath });
+            expect(loadedKeyFiles().slice(loads)).to.contain({ role: 'rsk', path: privatePath });
         });
 
-        it('replaces an orphan public file when the private key is missing', () => {
+        it('never replaces a key held elsewhere: a public file without its private key is reported, not regenerated', () => {
+
+            // A gateway host: private rsk and enc, and every public file (docs/operations.md).
+            const dataDir = freshDir();
+            ensureDomainKeys(dataDir, domain);
+            const first = snapshot(dataDir);
+            const held = { ksk: first.ksk!.private, zsk: first.zsk!.private };
+            Fs.rmSync(domainKeyPaths(dataDir, domain, 'ksk').privatePath);
+            Fs.rmSync(domainKeyPaths(dataDir, domain, 'zsk').privatePath);
+
+            expect(ensureDomainKeys(dataDir, domain)).to.equal({ created: [], publicOnly: ['ksk', 'zsk'] });
+            expect(Fs.readdirSync(Path.join(dataDir, domain, 'private')).sort()).to.equal(['enc.pem', 'rsk.pem']);
+            for (const role of ['ksk', 'zsk'] as const) {
+                expect(Fs.readFileSync(domainKeyPaths(dataDir, domain, role).publicPath, 'utf8')).to.equal(first[role]!.public);
+                Fs.writeFileSync(domainKeyPaths(dataDir, domain, role).privatePath, held[role], { mode: 0o600 });
+            }
+
+            expect(snapshot(dataDir)).to.equal(first);
+
+            // The updater host: the same for rsk and enc.
+            Fs.rmSync(domainKeyPaths(dataDir, domain, 'rsk').privatePath);
+            Fs.rmSync(domainKeyPaths(dataDir, domain, 'enc').privatePath);
+            expect(ensureDomainKeys(dataDir, domain)).to.equal({ created: [], publicOnly: ['rsk', 'enc'] });
+            expect(Fs.readFileSync(domainKeyPaths(dataDir, domain, 'rsk').publicPath, 'utf8')).to.equal(first.rsk!.public);
+        });
+
+        it('creates a new key when both halves were moved aside (RSK rotation, docs/operations.md)', () => {
 
             const dataDir = freshDir();
             ensureDomainKeys(dataDir, domain);
             const first = snapshot(dataDir);
-            Fs.rmSync(domainKeyPaths(dataDir, domain, 'zsk').privatePath);
+            const { privatePath, publicPath } = domainKeyPaths(dataDir, domain, 'rsk');
+            Fs.renameSync(privatePath, `${privatePath}.old`);
+            Fs.renameSync(publicPath, `${publicPath}.old`);
 
-            expect(ensureDomainKeys(dataDir, domain).created).to.equal(['zsk']);
+            expect(ensureDomainKeys(dataDir, domain)).to.equal({ created: ['rsk'], publicOnly: [] });
             const second = snapshot(dataDir);
-            expect(second.zsk!.public).to.not.equal(first.zsk!.public);
-            expect(second.ksk).to.equal(first.ksk);
-            const { privatePath, publicPath } = domainKeyPaths(dataDir, domain, 'zsk');
+            expect(second.rsk!.public).to.not.equal(first.rsk!.public);
             expect(createPublicKey(Fs.readFileSync(privatePath)).export({ type: 'spki', format: 'pem' })).to.equal(Fs.readFileSync(publicPath, 'utf8'));
+            expect([second.ksk, second.enc, second.zsk]).to.equal([first.ksk, first.enc, first.zsk]);
+        });
+
+        it('refuses a private and a public file that are not one pair, naming both keys, and changes nothing', () => {
+
+            const dataDir = freshDir();
+            ensureDomainKeys(dataDir, domain);
+            const other = freshDir();
+            ensureDomainKeys(other, domain);
+            // A partial restore: the public zsk from another backup.
+            Fs.copyFileSync(domainKeyPaths(other, domain, 'zsk').publicPath, domainKeyPaths(dataDir, domain, 'zsk').publicPath);
+            const first = snapshot(dataDir);
+
+            const mine = loadDomainSigningKey(dataDir, domain, 'zsk').keyName;
+            const theirs = loadDomainPublicKey(other, domain, 'zsk').keyName;
+            expect(() => ensureDomainKeys(dataDir, domain)).to.throw(InvalidKey, new RegExp(`the zsk key files do not match: .*private/zsk\\.pem holds ${mine} but .*public/zsk\\.pem holds ${theirs}`));
+            expect(snapshot(dataDir)).to.equal(first);
         });
 
         it('never overwrites a private key that appears while it generates one', () => {
@@ -175,7 +219,8 @@ describe('domain keys', () => {
             // Make the existence check miss the key, as when a concurrent run links it in just after the check.
             const fs = require('node:fs') as typeof Fs;
             const existsSync = fs.existsSync;
-            fs.existsSync = (path: Fs.PathLike) => path === privatePath ? false : existsSync(path);
+            const { publicPath } = domainKeyPaths(dataDir, domain, 'ksk');
+            fs.existsSync = (path: Fs.PathLike) => path === privatePath || path === publicPath ? false : existsSync(path);
             try {
                 expect(ensureDomainKeys(dataDir, domain).created).to.equal([]);
             }

@@ -6,7 +6,7 @@ import * as Lab from '@hapi/lab';
 import { expect } from '@hapi/code';
 import Hapi from '@hapi/hapi';
 
-import { RolloverRefused } from '../../lib/errors';
+import { InvalidConfig, RolloverRefused } from '../../lib/errors';
 import { activateIncomingKsk, createIncomingKsk, ensureDomainKeys, loadDomainSigningKey, publishedKsks, rolloverPhase, withdrawRetiredKsk } from '../../lib/keys';
 import { EmbeddedStore } from '../../lib/store';
 import { plugin as iksQuery } from '../../plugins/iks-query';
@@ -29,6 +29,18 @@ describe('KSK set and rollover files', () => {
     afterEach(() => {
 
         Fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('says to run `iks init` when the data directory has no keys, and writes nothing', () => {
+
+        const empty = Fs.mkdtempSync(Path.join(Os.tmpdir(), 'iks-ksk-empty-'));
+        try {
+            expect(() => createIncomingKsk(empty, domain)).to.throw(InvalidConfig, /cannot read the ksk public key file .* create the domain keys with "iks init"/);
+            expect(Fs.readdirSync(empty)).to.equal([]);
+        }
+        finally {
+            Fs.rmSync(empty, { recursive: true, force: true });
+        }
     });
 
     it('publishes the active KSK alone, then active + incoming, active + retired, and the new one alone', () => {
